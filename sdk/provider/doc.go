@@ -1,0 +1,16 @@
+// Package provider is what a OneFlow provider plugin is written against.
+//
+// A provider plugin translates one vendor's API: it receives normalized
+// requests (chat, embeddings, images, speech), calls the vendor and reports
+// what the vendor measured (tokens, characters, images). It never computes
+// money and never sees OneFlow's users; the core does both.
+//
+// A plugin implements [Provider] plus any of the optional interfaces
+// ([Chatter], [ChatStreamer], [Embedder], [ImageGenerator], [Speaker],
+// [TokenCounter]) and calls [Serve] from main:
+//
+//	func main() { provider.Serve(&myProvider{}) }
+//
+// Requests and responses are plain Go structs so that fields can be added
+// without breaking existing plugins.
+package provider

@@ -1,0 +1,289 @@
+package provider
+
+import (
+	"context"
+	"time"
+)
+
+// Provider is the interface every provider plugin implements. The abilities
+// a plugin offers beyond it are the optional interfaces in this package; the
+// sdk advertises them to the core from the methods the value implements.
+type Provider interface {
+	// Describe reports the plugin's name, version and the models it knows.
+	// It is called after Configure and must not call the vendor.
+	Describe(ctx context.Context) (*Info, error)
+	// Configure hands the plugin its settings from the core's provider
+	// block. It is called once after launch (and again after every
+	// restart), before any other call but Describe.
+	Configure(ctx context.Context, cfg Config) error
+}
+
+// Chatter answers a chat completion in one piece.
+type Chatter interface {
+	Chat(ctx context.Context, req *ChatRequest) (*ChatResponse, error)
+}
+
+// ChatStreamer answers a chat completion as a stream of chunks. The last
+// chunk sent must carry Usage. When ctx is cancelled the plugin stops the
+// vendor call and still reports, through its return value or a final chunk,
+// the usage generated so far.
+type ChatStreamer interface {
+	ChatStream(ctx context.Context, req *ChatRequest, send func(*ChatChunk) error) error
+}
+
+// Embedder turns text into vectors.
+type Embedder interface {
+	Embed(ctx context.Context, req *EmbedRequest) (*EmbedResponse, error)
+}
+
+// ImageGenerator turns a prompt into images.
+type ImageGenerator interface {
+	GenerateImage(ctx context.Context, req *ImageRequest) (*ImageResponse, error)
+}
+
+// Speaker turns text into audio.
+type Speaker interface {
+	Speech(ctx context.Context, req *SpeechRequest) (*SpeechResponse, error)
+}
+
+// TokenCounter counts the tokens a request would use, more exactly than the
+// core's approximation for this vendor.
+type TokenCounter interface {
+	CountTokens(ctx context.Context, req *ChatRequest) (int64, error)
+}
+
+// Capability names one ability a provider offers.
+type Capability string
+
+// The capabilities the sdk derives from the optional interfaces.
+const (
+	CapChat        Capability = "chat"
+	CapChatStream  Capability = "chat_stream"
+	CapEmbed       Capability = "embed"
+	CapImage       Capability = "image"
+	CapSpeech      Capability = "speech"
+	CapCountTokens Capability = "count_tokens"
+)
+
+// Modality is the kind of output a model produces.
+type Modality string
+
+// The modalities OneFlow routes.
+const (
+	ModalityText      Modality = "text"
+	ModalityEmbedding Modality = "embedding"
+	ModalityImage     Modality = "image"
+	ModalityAudio     Modality = "audio"
+)
+
+// Info describes a plugin to the core.
+type Info struct {
+	Name    string
+	Version string
+	// Models lists the models the plugin knows about. The core's config
+	// decides which of them are offered and at what price.
+	Models []Model
+	// Capabilities is filled in by the sdk from the interfaces the
+	// provider implements; a plugin may leave it empty.
+	Capabilities []Capability
+}
+
+// Model is one model a provider serves.
+type Model struct {
+	ID            string
+	Modality      Modality
+	ContextWindow int64
+}
+
+// Config is the part of a provider block a plugin needs.
+type Config struct {
+	// APIKey is the vendor credential. Never log it or put it in an error.
+	APIKey  string
+	BaseURL string
+	// ConnectTimeout and ReadTimeout bound each vendor call.
+	ConnectTimeout time.Duration
+	ReadTimeout    time.Duration
+	// Options holds vendor-specific settings from the provider block.
+	Options map[string]string
+}
+
+// Role is who spoke a message.
+type Role string
+
+// The roles of a chat.
+const (
+	RoleSystem    Role = "system"
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+	RoleTool      Role = "tool"
+)
+
+// Message is one turn of a chat.
+type Message struct {
+	Role Role
+	// Content is the message split into parts; a plain text message has
+	// one text part.
+	Content []ContentPart
+	Name    string
+}
+
+// Text returns the concatenated text parts of m.
+func (m Message) Text() string {
+	if len(m.Content) == 1 {
+		return m.Content[0].Text
+	}
+	var n int
+	for _, p := range m.Content {
+		n += len(p.Text)
+	}
+	b := make([]byte, 0, n)
+	for _, p := range m.Content {
+		b = append(b, p.Text...)
+	}
+	return string(b)
+}
+
+// TextMessage builds a message with a single text part.
+func TextMessage(role Role, text string) Message {
+	return Message{Role: role, Content: []ContentPart{{Type: PartText, Text: text}}}
+}
+
+// PartType is the kind of a content part.
+type PartType string
+
+// The content part kinds.
+const (
+	PartText  PartType = "text"
+	PartImage PartType = "image_url"
+)
+
+// ContentPart is one piece of a message.
+type ContentPart struct {
+	Type PartType
+	Text string
+	// ImageURL is a URL or a data: URL when Type is PartImage.
+	ImageURL string
+}
+
+// ChatRequest is a normalized chat completion request.
+type ChatRequest struct {
+	Model       string
+	Messages    []Message
+	Temperature *float64
+	TopP        *float64
+	// MaxTokens is 0 when the caller gave none.
+	MaxTokens int64
+	Stop      []string
+	// User is an opaque end-user id the vendor may use for abuse tracking.
+	User string
+}
+
+// FinishReason says why generation stopped.
+type FinishReason string
+
+// Finish reasons, in OpenAI's vocabulary.
+const (
+	FinishStop          FinishReason = "stop"
+	FinishLength        FinishReason = "length"
+	FinishContentFilter FinishReason = "content_filter"
+	FinishToolCalls     FinishReason = "tool_calls"
+)
+
+// Usage is what the vendor measured for one call.
+type Usage struct {
+	InputTokens  int64
+	OutputTokens int64
+	// Characters is set by speech providers billed per character.
+	Characters int64
+	// Images is set by image providers billed per image.
+	Images int64
+	// Estimated is true when the plugin counted the usage itself because
+	// the vendor did not report it (for example a stream cut short).
+	Estimated bool
+}
+
+// ChatResponse is a complete chat answer.
+type ChatResponse struct {
+	// ID is the vendor's id for the completion, when it gives one.
+	ID           string
+	Model        string
+	Content      string
+	FinishReason FinishReason
+	Usage        Usage
+}
+
+// ChatChunk is one piece of a streamed chat answer. Delta is the text added
+// by this chunk. The final chunk has Usage set and usually FinishReason.
+type ChatChunk struct {
+	ID           string
+	Model        string
+	Role         Role
+	Delta        string
+	FinishReason FinishReason
+	Usage        *Usage
+}
+
+// EmbedRequest asks for one vector per input.
+type EmbedRequest struct {
+	Model      string
+	Input      []string
+	Dimensions int64
+	User       string
+}
+
+// EmbedResponse holds one vector per input, in input order.
+type EmbedResponse struct {
+	Model   string
+	Vectors [][]float32
+	Usage   Usage
+}
+
+// ImageRequest asks for images from a prompt.
+type ImageRequest struct {
+	Model          string
+	Prompt         string
+	NegativePrompt string
+	N              int64
+	// Size is "WIDTHxHEIGHT" (e.g. "1024x1024"); plugins whose vendor uses
+	// aspect ratios translate it.
+	Size    string
+	Quality string
+	Style   string
+	// OutputFormat is a hint such as "png", "jpeg" or "webp".
+	OutputFormat string
+	Seed         int64
+	User         string
+}
+
+// Image is one generated image.
+type Image struct {
+	Data          []byte
+	MIMEType      string
+	URL           string
+	RevisedPrompt string
+	Seed          int64
+}
+
+// ImageResponse holds the generated images.
+type ImageResponse struct {
+	Model  string
+	Images []Image
+	Usage  Usage
+}
+
+// SpeechRequest asks for text to be spoken.
+type SpeechRequest struct {
+	Model string
+	Input string
+	Voice string
+	// Format is the audio format wanted, e.g. "mp3".
+	Format string
+	Speed  *float64
+}
+
+// SpeechResponse is the spoken audio.
+type SpeechResponse struct {
+	Audio    []byte
+	MIMEType string
+	Usage    Usage
+}

@@ -1,0 +1,43 @@
+package vendorhttp
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/oneflow-ai/oneflow/sdk/provider"
+)
+
+// Default timeouts, used when the provider block sets none.
+const (
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultReadTimeout    = 30 * time.Second
+)
+
+// NewClient returns the one http.Client a plugin should use for all its
+// vendor calls. ConnectTimeout bounds dialing and the TLS handshake;
+// ReadTimeout bounds the wait for response headers, so a long stream is not
+// cut while a hung vendor still is. The call's context bounds the whole call.
+func NewClient(cfg provider.Config) *http.Client {
+	connect := cfg.ConnectTimeout
+	if connect <= 0 {
+		connect = DefaultConnectTimeout
+	}
+	read := cfg.ReadTimeout
+	if read <= 0 {
+		read = DefaultReadTimeout
+	}
+	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   connect,
+		ResponseHeaderTimeout: read,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Transport: tr}
+}
