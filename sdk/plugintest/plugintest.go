@@ -42,8 +42,12 @@ func dispense(t testing.TB, name string, ps plugin.PluginSet) any {
 	t.Helper()
 	client, server := plugin.TestPluginGRPCConn(t, false, ps)
 	t.Cleanup(func() {
-		_ = client.Close()
+		// Stop the server first: client.Close asks the server to stop
+		// itself over the controller service, and a second Stop racing
+		// with that one is a data race inside go-plugin. Once the server is
+		// gone that request fails fast and Close just closes the conn.
 		server.Stop()
+		_ = client.Close()
 	})
 	raw, err := client.Dispense(name)
 	if err != nil {

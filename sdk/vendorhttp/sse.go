@@ -18,20 +18,60 @@ type Event struct {
 }
 
 // SSEReader reads server-sent events as specified by the WHATWG HTML
-// standard (section "Server-sent events"): fields per line, events
-// separated by a blank line, comments starting with ':'.
+// standard (section "Server-sent events"): fields per line, lines ended by
+// CRLF, LF or a lone CR, events separated by a blank line, comments
+// starting with ':'. A block without data lines (say, "event: ping" alone)
+// is not an event, as the standard says.
 type SSEReader struct {
 	sc   *bufio.Scanner
 	name string
 	data []byte
-	has  bool
+	// skipLF is set when a line ended with the last byte read, a CR.
+	skipLF bool
 }
 
 // NewSSEReader reads events from r.
 func NewSSEReader(r io.Reader) *SSEReader {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxEventSize)
-	return &SSEReader{sc: sc}
+	sr := &SSEReader{sc: bufio.NewScanner(r)}
+	sr.sc.Buffer(make([]byte, 0, 64<<10), maxEventSize)
+	sr.sc.Split(sr.scanLines)
+	return sr
+}
+
+// scanLines is bufio.ScanLines plus the lone CR line ending the standard
+// allows, which bufio.ScanLines leaves inside the line. A CR ends its line
+// at once, rather than waiting to see whether an LF follows, so an event is
+// never held back for a byte the vendor has not sent yet; the LF of a CRLF
+// split across reads is skipped when it arrives.
+func (r *SSEReader) scanLines(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	if r.skipLF && len(data) > 0 {
+		r.skipLF = false
+		if data[0] == '\n' {
+			return 1, nil, nil
+		}
+	}
+	lf := bytes.IndexByte(data, '\n')
+	end := lf
+	if end < 0 {
+		end = len(data)
+	}
+	if cr := bytes.IndexByte(data[:end], '\r'); cr >= 0 {
+		if cr+1 < len(data) {
+			if data[cr+1] == '\n' {
+				return cr + 2, data[:cr], nil
+			}
+			return cr + 1, data[:cr], nil
+		}
+		r.skipLF = true
+		return cr + 1, data[:cr], nil
+	}
+	if lf >= 0 {
+		return lf + 1, data[:lf], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }
 
 // Next returns the next event. At the end of the stream it returns a final
@@ -57,7 +97,6 @@ func (r *SSEReader) Next() (Event, error) {
 		switch string(field) {
 		case "event":
 			r.name = string(value)
-			r.has = true
 		case "data":
 			if r.data != nil {
 				r.data = append(r.data, '\n')
@@ -66,7 +105,6 @@ func (r *SSEReader) Next() (Event, error) {
 				r.data = make([]byte, 0, len(value))
 			}
 			r.data = append(r.data, value...)
-			r.has = true
 		}
 	}
 	if err := r.sc.Err(); err != nil {
@@ -79,10 +117,8 @@ func (r *SSEReader) Next() (Event, error) {
 }
 
 func (r *SSEReader) take() (Event, bool) {
-	if !r.has {
-		return Event{}, false
-	}
 	ev := Event{Name: r.name, Data: r.data}
-	r.name, r.data, r.has = "", nil, false
-	return ev, true
+	r.name, r.data = "", nil
+	// No data line, no event: the standard drops the block, name and all.
+	return ev, ev.Data != nil
 }

@@ -1,0 +1,273 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/oneflow-ai/oneflow/core/internal/config"
+	"github.com/oneflow-ai/oneflow/core/internal/gateway"
+	"github.com/oneflow-ai/oneflow/core/internal/plugins"
+	"github.com/oneflow-ai/oneflow/core/internal/pricing"
+	"github.com/oneflow-ai/oneflow/core/internal/routing"
+	"github.com/oneflow-ai/oneflow/core/internal/server"
+	"github.com/oneflow-ai/oneflow/sdk/provider"
+)
+
+// App is a running OneFlow core.
+type App struct {
+	cfgPath    string
+	listen     string // ONEFLOW_LISTEN, overrides the config
+	log        hclog.Logger
+	stderr     io.Writer
+	pluginOpts plugins.Options
+	stats      *routing.Stats
+	counter    *pricing.Counter
+
+	genSeq   atomic.Int64
+	cur      atomic.Pointer[generation]
+	reloadMu sync.Mutex
+	adminKey string
+}
+
+// acquire returns the current generation with a reference held; release
+// must be called when the request ends. The re-check after taking the
+// reference closes the race with a concurrent swap: a request never holds
+// a generation that retire has already stopped waiting for.
+func (a *App) acquire() (*generation, func()) {
+	for {
+		g := a.cur.Load()
+		g.refs.Add(1)
+		if a.cur.Load() == g {
+			return g, func() { g.refs.Add(-1) }
+		}
+		g.refs.Add(-1)
+	}
+}
+
+// Reload re-reads the config file and, if it is valid and its plugins
+// start, swaps it in and retires the old generation. On any error the
+// running generation keeps serving. Reloads run one at a time.
+func (a *App) Reload(ctx context.Context) error {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	cfg, err := a.loadConfig()
+	if err != nil {
+		a.log.Error("reload refused: config invalid; keeping the running config", "err", err)
+		return err
+	}
+	g, err := a.build(ctx, cfg, true)
+	if err != nil {
+		a.log.Error("reload refused: plugins failed to start; keeping the running config", "err", err)
+		return err
+	}
+	old := a.cur.Swap(g)
+	a.log.Info("config reloaded", "generation", g.id)
+	if old != nil {
+		old.retire(cfg.Server.ShutdownTimeout, a.log)
+	}
+	return nil
+}
+
+// loadConfig reads and validates the config, logging diagnostics with
+// their file:line:col.
+func (a *App) loadConfig() (*config.Config, error) {
+	cfg, diags := config.Load(a.cfgPath)
+	if len(diags) > 0 {
+		var buf bytes.Buffer
+		_ = config.WriteDiagnostics(&buf, diags, sourcesOf(cfg, a.cfgPath))
+		for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+			if len(line) > 0 {
+				a.log.Warn("config", "diagnostic", string(line))
+			}
+		}
+	}
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("config %s has errors: %s", a.cfgPath, diags.Error())
+	}
+	if a.listen != "" {
+		cfg.Server.Listen = a.listen
+	}
+	return cfg, nil
+}
+
+func sourcesOf(cfg *config.Config, path string) map[string][]byte {
+	if cfg != nil && cfg.Sources != nil {
+		return cfg.Sources
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return map[string][]byte{path: b}
+}
+
+// ---------------------------------------------------------------- server.Backend
+
+type backend struct{ a *App }
+
+func (b backend) Acquire() (*gateway.Snapshot, func()) {
+	g, release := b.a.acquire()
+	return g.snap, release
+}
+
+func (b backend) Plugins() []plugins.Status { return b.a.cur.Load().plugins.Statuses() }
+
+func (b backend) Generation() int64 { return b.a.cur.Load().id }
+
+func (b backend) Ready() (bool, map[string]string) {
+	g := b.a.cur.Load()
+	detail := map[string]string{"config": "ok (generation " + fmt.Sprint(g.id) + ")"}
+	ready := true
+	for _, st := range g.plugins.Statuses() {
+		state := string(st.State)
+		switch st.State {
+		case plugins.StateServing:
+		case plugins.StateUnconfigured:
+			// An unconfigured provider is the operator's choice (no key),
+			// not a failure: routing skips it and readiness does not wait.
+			state += ": " + st.Error
+		default:
+			ready = false
+			if st.Error != "" {
+				state += ": " + st.Error
+			}
+		}
+		detail["plugin:"+st.Name] = state
+	}
+	return ready, detail
+}
+
+func (b backend) Reload(ctx context.Context) error { return b.a.Reload(ctx) }
+
+func (b backend) Authenticate(_ context.Context, key string) (*server.Principal, error) {
+	if b.a.adminKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(b.a.adminKey)) == 1 {
+		return &server.Principal{KeyID: "admin", Project: "default", Role: "admin", Admin: true}, nil
+	}
+	return nil, errors.New("unknown key")
+}
+
+func (b backend) Price(t gateway.Target, u server.Usage) (int64, bool) {
+	g := b.a.cur.Load()
+	c, err := g.prices.Cost(t.Provider, t.Model, pricing.Usage{
+		InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, Characters: u.Characters,
+		Images: u.Images, ImageSize: u.ImageSize, ImageQuality: u.ImageQuality,
+	})
+	if err != nil || c.Unpriced {
+		return 0, false
+	}
+	return c.MicroCredits, true
+}
+
+// ---------------------------------------------------------------- admin key
+
+// ensureAdminKey returns the bootstrap admin key: ONEFLOW_ADMIN_KEY (via
+// the config) if set, else the one saved in ./data/admin.key, else a new
+// key that is saved there (mode 0600) and printed once to stderr.
+func (a *App) ensureAdminKey(cfg *config.Config) error {
+	if cfg.Auth.AdminKey != "" {
+		a.adminKey = cfg.Auth.AdminKey
+		return nil
+	}
+	path := filepath.Join("data", "admin.key")
+	if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) > 0 {
+		a.adminKey = string(bytes.TrimSpace(b))
+		return nil
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return fmt.Errorf("generate admin key: %w", err)
+	}
+	key := "of-admin-" + hex.EncodeToString(raw[:])
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	a.adminKey = key
+	fmt.Fprintf(a.stderr, "\nOneFlow created an admin API key (shown once; also saved to %s):\n\n    %s\n\n", path, key)
+	return nil
+}
+
+// ---------------------------------------------------------------- serve
+
+func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	if err := a.ensureAdminKey(cfg); err != nil {
+		return err
+	}
+	g, err := a.build(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	a.cur.Store(g)
+	defer func() { a.cur.Load().retire(cfg.Server.ShutdownTimeout, a.log) }()
+
+	h := server.New(server.Options{
+		Backend: backend{a}, Log: a.log, BodyLimit: cfg.Server.BodyLimit,
+		FormatCredits: pricing.FormatCredits, CountTokens: a.countTokens,
+	})
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		WriteTimeout:      cfg.Server.WriteTimeout,
+		IdleTimeout:       120 * time.Second,
+	}
+	a.log.Info("oneflow serving", "addr", ln.Addr().String(), "generation", g.id)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	for {
+		select {
+		case <-hup:
+			// Errors are logged by Reload; the old generation keeps serving.
+			_ = a.Reload(context.Background())
+		case err := <-serveErr:
+			return fmt.Errorf("http server: %w", err)
+		case <-ctx.Done():
+			a.log.Info("shutting down: draining requests")
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
+			err := srv.Shutdown(sctx)
+			cancel()
+			if err != nil {
+				a.log.Warn("shutdown deadline passed with requests in flight", "err", err)
+			}
+			return nil
+		}
+	}
+}
+
+// countTokens estimates a chat's input tokens for routing and
+// estimates: with the model's tokenizer when it names one, else with the
+// documented approximation (see package pricing).
+func (a *App) countTokens(model string, msgs []provider.Message) int64 {
+	enc := ""
+	g := a.cur.Load()
+	if es := g.snap.Catalog.Lookup(model); len(es) > 0 {
+		enc = es[0].Model.Tokenizer
+	}
+	return a.counter.CountMessages(enc, msgs)
+}

@@ -1,0 +1,147 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/oneflow-ai/oneflow/core/internal/config"
+	"github.com/oneflow-ai/oneflow/core/internal/gateway"
+	"github.com/oneflow-ai/oneflow/core/internal/plugins"
+	"github.com/oneflow-ai/oneflow/core/internal/pricing"
+	"github.com/oneflow-ai/oneflow/sdk/provider"
+)
+
+// generation is everything built from one config. It is immutable once
+// built; a reload builds a new one.
+type generation struct {
+	id      int64
+	cfg     *config.Config
+	plugins *plugins.Set
+	prices  *pricing.Table
+	snap    *gateway.Snapshot
+
+	// refs counts requests holding this generation; retire waits for zero
+	// before stopping its plugins, so no request loses its plugin mid-way.
+	refs    atomic.Int64
+	retired atomic.Bool
+}
+
+// specs derives the plugin instances a config needs: one process per
+// enabled provider (each has its own key and base URL) and one per
+// strategy plugin. Providers without an API key are not launched.
+func specs(cfg *config.Config) ([]plugins.Spec, map[string]string) {
+	var out []plugins.Spec
+	unconfigured := make(map[string]string)
+	for _, p := range cfg.Providers {
+		if !p.Enabled {
+			continue
+		}
+		pl, ok := cfg.Plugin(p.Plugin)
+		if !ok {
+			continue // validation guarantees this does not happen
+		}
+		out = append(out, plugins.Spec{
+			Name: p.Name, Plugin: pl.Name, Kind: plugins.KindProvider,
+			Path: pl.Path, SHA256: pl.SHA256, Args: pl.Args, Env: pl.Env,
+			Provider: provider.Config{
+				APIKey: p.APIKey, BaseURL: p.BaseURL,
+				ConnectTimeout: p.ConnectTimeout, ReadTimeout: p.ReadTimeout, Options: p.Options,
+			},
+		})
+		if p.APIKey == "" {
+			hint := "set api_key in its provider block"
+			if p.APIKeyEnv != "" {
+				hint = "set the " + p.APIKeyEnv + " environment variable and reload"
+			}
+			unconfigured[p.Name] = hint
+		}
+	}
+	for _, pl := range cfg.Plugins {
+		if pl.Kind != config.KindStrategy {
+			continue
+		}
+		out = append(out, plugins.Spec{
+			Name: pl.Name, Plugin: pl.Name, Kind: plugins.KindStrategy,
+			Path: pl.Path, SHA256: pl.SHA256, Args: pl.Args, Env: pl.Env,
+		})
+	}
+	return out, unconfigured
+}
+
+func priceTable(cfg *config.Config) *pricing.Table {
+	t := pricing.NewTable(cfg.Pricing.CreditsPerUSD, cfg.Pricing.AllowUnpriced)
+	for _, p := range cfg.Providers {
+		for _, m := range p.Models {
+			t.Set(p.Name, m.ID, pricing.Price{
+				InputPerMTok: m.InputMicroUSDPerMTok, OutputPerMTok: m.OutputMicroUSDPerMTok,
+				Image: m.ImageMicroUSD, PerKChar: m.PerKCharMicroUSD,
+				Version: m.PriceVersion, Priced: m.Priced,
+			})
+		}
+	}
+	return t
+}
+
+// build launches a generation's plugins and assembles its gateway view.
+// strict makes any plugin launch failure fatal (reloads); otherwise failed
+// plugins keep retrying in the background (first start).
+func (a *App) build(ctx context.Context, cfg *config.Config, strict bool) (*generation, error) {
+	id := a.genSeq.Add(1)
+	log := a.log.With("generation", id)
+	sp, unconf := specs(cfg)
+	set, err := plugins.Launch(ctx, sp, unconf, a.pluginOpts, log, strict)
+	if err != nil && strict {
+		return nil, fmt.Errorf("start plugins for generation %d: %w", id, err)
+	}
+	if err != nil {
+		log.Error("some plugins failed to start; they will be retried", "err", err)
+	}
+	g := &generation{id: id, cfg: cfg, plugins: set, prices: priceTable(cfg)}
+	strategies := make(map[string]config.Strategy, len(cfg.Strategies))
+	for _, s := range cfg.Strategies {
+		strategies[s.Name] = s
+	}
+	g.snap = gateway.NewSnapshot(gateway.Snapshot{
+		Generation: id, Catalog: gateway.NewCatalog(cfg), Plugins: set,
+		Strategies: strategies, DefaultStrategy: cfg.Routing.DefaultStrategy,
+		StrategyTimeout: cfg.Routing.StrategyTimeout, MaxFallbacks: cfg.Routing.MaxFallbacks,
+		Unconfigured: unconf, Stats: a.stats, Estimate: g.estimate, Log: log,
+	})
+	return g, nil
+}
+
+// estimate prices a request class on an entry for routing, in micro-USD.
+func (g *generation) estimate(e *gateway.Entry, f gateway.Features) (int64, bool) {
+	u := pricing.Usage{InputTokens: f.InputTokens, OutputTokens: f.OutputTokens}
+	switch e.Model.Modality {
+	case "image":
+		u = pricing.Usage{Images: 1}
+	case "audio":
+		u = pricing.Usage{Characters: f.InputTokens * 4}
+	}
+	c, err := g.prices.Cost(e.Provider, e.Model.ID, u)
+	if err != nil || c.Unpriced {
+		return 0, c.Unpriced
+	}
+	return c.MicroUSD, true
+}
+
+// retire waits until no request holds g (at most drain), then drains and
+// kills its plugins.
+func (g *generation) retire(drain time.Duration, log hclog.Logger) {
+	g.retired.Store(true)
+	deadline := time.Now().Add(drain)
+	for g.refs.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	remaining := time.Until(deadline)
+	if remaining < 0 {
+		remaining = 0
+	}
+	g.plugins.Stop(remaining)
+	log.Info("generation retired", "generation", g.id)
+}

@@ -1,0 +1,83 @@
+package config
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// FuzzParse: no input may panic Parse or WriteDiagnostics, every
+// diagnostic has a range, and a config accepted without errors keeps the
+// invariants other packages rely on.
+func FuzzParse(f *testing.F) {
+	seeds, err := filepath.Glob(filepath.Join("testdata", "invalid", "*.hcl"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	seeds = append(seeds, shippedConfig)
+	for _, path := range seeds {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
+	f.Add([]byte(`provider "p" { model "m" { image_prices = { "*" = 1e-999999 } } }`))
+	f.Add([]byte(`server { body_limit = env("X", "99999999999999999999GiB") }`))
+
+	base := f.TempDir()
+	if err := os.WriteFile(filepath.Join(base, "key"), []byte("sk-fuzz\n"), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	env := envMap(map[string]string{"SECRET_KEY": "sk-fuzz", "N": "20", "B": "true"})
+
+	f.Fuzz(func(t *testing.T, src []byte) {
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(3 * time.Second):
+				os.WriteFile("/tmp/slow-input.hcl", src, 0o644)
+				panic("slow input")
+			}
+		}()
+		cfg, diags := Parse(src, "fuzz.hcl", env, WithBaseDir(base))
+		close(done)
+		if cfg == nil {
+			t.Fatal("nil config")
+		}
+		if err := WriteDiagnostics(io.Discard, diags, cfg.Sources); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range diags {
+			if d.Subject == nil {
+				t.Fatalf("diagnostic without range: %s: %s", d.Summary, d.Detail)
+			}
+		}
+		if diags.HasErrors() {
+			return
+		}
+		for _, p := range cfg.Plugins {
+			if !filepath.IsAbs(p.Path) {
+				t.Fatalf("plugin %q path %q is not absolute", p.Name, p.Path)
+			}
+		}
+		for _, p := range cfg.Providers {
+			for _, m := range p.Models {
+				if m.Priced != (m.PriceVersion != "") {
+					t.Fatalf("model %q: Priced %v but PriceVersion %q", m.ID, m.Priced, m.PriceVersion)
+				}
+				if m.InputMicroUSDPerMTok < 0 || m.OutputMicroUSDPerMTok < 0 || m.PerKCharMicroUSD < 0 {
+					t.Fatalf("model %q has a negative price", m.ID)
+				}
+				for k, v := range m.ImageMicroUSD {
+					if v < 0 || !validImageKey(k) {
+						t.Fatalf("model %q image price %q=%d", m.ID, k, v)
+					}
+				}
+			}
+		}
+	})
+}

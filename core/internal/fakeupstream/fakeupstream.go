@@ -1,0 +1,262 @@
+package fakeupstream
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Faults are the misbehaviours to inject; rates are probabilities 0–1.
+type Faults struct {
+	Latency    time.Duration // added before answering
+	ErrorRate  float64       // answer 500
+	HangRate   float64       // never answer (until the client gives up)
+	ResetRate  float64       // drop the connection without answering
+	Burst429   int           // answer the next N requests with 429
+	RetryAfter int           // seconds in Retry-After of a 429
+	// StreamChunks is how many content chunks a stream sends (default 5);
+	// ChunkGap is the pause between them.
+	StreamChunks int
+	ChunkGap     time.Duration
+	// DropAfterChunks drops a stream's connection after that many chunks
+	// (0: never).
+	DropAfterChunks int
+}
+
+// Server is the fake upstream.
+type Server struct {
+	mu     sync.Mutex
+	faults Faults
+	rng    *rand.Rand
+	// Model answers in responses; empty echoes the request's model.
+	Model string
+
+	Requests  atomic.Int64
+	Canceled  atomic.Int64
+	Completed atomic.Int64
+}
+
+// New returns a server with the given faults and a seeded random source,
+// so a test's fault pattern is repeatable.
+func New(f Faults, seed uint64) *Server {
+	return &Server{faults: f, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+// SetFaults changes the faults at run time.
+func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	s.faults = f
+	s.mu.Unlock()
+}
+
+type decision int
+
+const (
+	answer decision = iota
+	fail500
+	fail429
+	hang
+	reset
+)
+
+func (s *Server) decide() (Faults, decision) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.faults
+	if s.faults.Burst429 > 0 {
+		s.faults.Burst429--
+		return f, fail429
+	}
+	r := s.rng.Float64()
+	switch {
+	case r < f.ResetRate:
+		return f, reset
+	case r < f.ResetRate+f.HangRate:
+		return f, hang
+	case r < f.ResetRate+f.HangRate+f.ErrorRate:
+		return f, fail500
+	}
+	return f, answer
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.Requests.Add(1)
+	f, d := s.decide()
+	if f.Latency > 0 {
+		select {
+		case <-time.After(f.Latency):
+		case <-r.Context().Done():
+			s.Canceled.Add(1)
+			return
+		}
+	}
+	switch d {
+	case fail429:
+		w.Header().Set("Retry-After", strconv.Itoa(max(f.RetryAfter, 0)))
+		writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "Rate limit reached for requests")
+		return
+	case fail500:
+		writeError(w, http.StatusInternalServerError, "server_error", "The server had an error while processing your request.")
+		return
+	case hang:
+		<-r.Context().Done()
+		s.Canceled.Add(1)
+		return
+	case reset:
+		resetConn(w)
+		return
+	}
+	path := r.URL.Path
+	switch {
+	case strings.HasSuffix(path, "/chat/completions"):
+		s.chat(w, r, f)
+	case strings.HasSuffix(path, "/embeddings"):
+		s.embeddings(w, r)
+	default:
+		writeError(w, http.StatusNotFound, "not_found", "unknown path "+path)
+	}
+}
+
+func resetConn(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // RST instead of FIN
+	}
+	_ = conn.Close()
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"error":{"message":%q,"type":"server_error","param":null,"code":%q}}`, msg, code)
+}
+
+type chatReq struct {
+	Model    string `json:"model"`
+	Stream   bool   `json:"stream"`
+	Messages []struct {
+		Content json.RawMessage `json:"content"`
+	} `json:"messages"`
+	StreamOptions *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+}
+
+// The answer every chat gets: five words, counted as five tokens.
+var words = []string{"Hello", " from", " the", " fake", " upstream"}
+
+func (s *Server) chat(w http.ResponseWriter, r *http.Request, f Faults) {
+	var req chatReq
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_json", "invalid JSON body")
+		return
+	}
+	model := req.Model
+	if s.Model != "" {
+		model = s.Model
+	}
+	// Prompt tokens: one per 4 bytes of message content, at least 1.
+	in := 0
+	for _, m := range req.Messages {
+		in += len(m.Content)
+	}
+	promptTokens := max(1, in/4)
+	n := f.StreamChunks
+	if n <= 0 {
+		n = len(words)
+	}
+	if !req.Stream {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			b.WriteString(words[i%len(words)])
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q,"refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
+			model, b.String(), promptTokens, n, promptTokens+n)
+		s.Completed.Add(1)
+		return
+	}
+	fl, _ := w.(http.Flusher)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	const head = `data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":%q,"system_fingerprint":"fp_fake","choices":[%s]}` + "\n\n"
+	fmt.Fprintf(w, head, model, `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}`)
+	for i := 0; i < n; i++ {
+		if f.DropAfterChunks > 0 && i == f.DropAfterChunks {
+			if fl != nil {
+				fl.Flush()
+			}
+			resetConn(w)
+			return
+		}
+		if fl != nil {
+			fl.Flush()
+		}
+		if f.ChunkGap > 0 {
+			select {
+			case <-time.After(f.ChunkGap):
+			case <-r.Context().Done():
+				s.Canceled.Add(1)
+				return
+			}
+		}
+		fmt.Fprintf(w, head, model, fmt.Sprintf(`{"index":0,"delta":{"content":%q},"logprobs":null,"finish_reason":null}`, words[i%len(words)]))
+	}
+	fmt.Fprintf(w, head, model, `{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}`)
+	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+		fmt.Fprintf(w, `data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":%q,"system_fingerprint":"fp_fake","choices":[],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`+"\n\n",
+			model, promptTokens, n, promptTokens+n)
+	}
+	fmt.Fprint(w, "data: [DONE]\n\n")
+	if fl != nil {
+		fl.Flush()
+	}
+	s.Completed.Add(1)
+}
+
+func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Model string          `json:"model"`
+		Input json.RawMessage `json:"input"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_json", "invalid JSON body")
+		return
+	}
+	var inputs []string
+	if err := json.Unmarshal(req.Input, &inputs); err != nil {
+		var one string
+		if err := json.Unmarshal(req.Input, &one); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_input", "input must be a string or an array of strings")
+			return
+		}
+		inputs = []string{one}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	var b strings.Builder
+	tokens := 0
+	for i, in := range inputs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"object":"embedding","index":%d,"embedding":[0.0023064255,-0.009327292,%d.5]}`, i, len(in))
+		tokens += max(1, len(in)/4)
+	}
+	fmt.Fprintf(w, `{"object":"list","data":[%s],"model":%q,"usage":{"prompt_tokens":%d,"total_tokens":%d}}`, b.String(), req.Model, tokens, tokens)
+	s.Completed.Add(1)
+}

@@ -1,0 +1,60 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/oneflow-ai/oneflow/sdk/provider"
+)
+
+// ErrNoRoute means no configured, serving model fits the request.
+var ErrNoRoute = errors.New("no model available for this request")
+
+// UnknownModelError is returned for a model name nobody serves.
+type UnknownModelError struct{ Model string }
+
+func (e *UnknownModelError) Error() string {
+	return fmt.Sprintf("model %q is not offered by any enabled provider; GET /v1/models lists the models", e.Model)
+}
+
+// UnconfiguredError is returned for a model whose provider lacks settings.
+type UnconfiguredError struct {
+	Provider, Model, Hint string
+}
+
+func (e *UnconfiguredError) Error() string {
+	return fmt.Sprintf("model %q is served by provider %q, which is not configured: %s", e.Model, e.Provider, e.Hint)
+}
+
+// UnknownStrategyError is returned for "auto:NAME" with an undeclared NAME.
+type UnknownStrategyError struct{ Name string }
+
+func (e *UnknownStrategyError) Error() string {
+	return fmt.Sprintf("routing strategy %q is not declared in the config", e.Name)
+}
+
+// Attempt records one try at one target.
+type Attempt struct {
+	Provider string
+	Model    string
+	// Outcome is "ok" or the failure kind ("rate_limited", "unavailable"...).
+	Outcome   string
+	LatencyMS int64
+	Err       error `json:"-"`
+}
+
+// CallError is the failure of a whole plan: every attempt failed, or one
+// failed in a way that must not be retried elsewhere.
+type CallError struct {
+	Attempts []Attempt
+	Last     error
+}
+
+func (e *CallError) Error() string {
+	return fmt.Sprintf("all %d attempts failed; last: %v", len(e.Attempts), e.Last)
+}
+
+func (e *CallError) Unwrap() error { return e.Last }
+
+// Kind is the provider error kind of the last failure.
+func (e *CallError) Kind() provider.Kind { return provider.KindOf(e.Last) }

@@ -1,0 +1,131 @@
+package pricing
+
+import (
+	"fmt"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/oneflow-ai/oneflow/sdk/provider"
+	"github.com/pkoukk/tiktoken-go"
+	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
+)
+
+// Chat overhead from OpenAI's cookbook, "How to count tokens with tiktoken"
+// (https://github.com/openai/openai-cookbook/blob/main/examples/How_to_count_tokens_with_tiktoken.ipynb):
+// every message is wrapped as <|start|>{role/name}\n{content}<|end|>\n, and
+// every reply is primed with <|start|>assistant<|message|>.
+const (
+	tokensPerMessage = 3
+	tokensPerName    = 1
+	tokensReplyPrime = 3
+)
+
+// charsPerToken is OpenAI's rule of thumb for English text, used for
+// vendors whose tokenizer the core does not have (see doc.go).
+const charsPerToken = 4
+
+// offlineLoader makes tiktoken-go read its BPE ranks from the files
+// embedded by tiktoken-go-loader instead of downloading them.
+//
+// tiktoken-go only offers a package-level setter (SetBpeLoader writes an
+// unsynchronized package variable that GetEncoding reads), so some
+// process-wide state is unavoidable. The Once lives at package level, not in
+// each Counter, on purpose: with one Once per Counter, a second Counter
+// (built by a config reload while the old generation still counts) would
+// write the variable while the first one's GetEncoding reads it, which is a
+// data race. A single Once makes the one write happen before every read
+// this package causes. It is the only package-level state here.
+var offlineLoader sync.Once
+
+// Counter counts tokens with tiktoken encodings, loading each encoding
+// lazily the first time it is needed (a load takes hundreds of
+// milliseconds) and reusing it afterwards. It is safe for concurrent use.
+type Counter struct {
+	mu   sync.Mutex
+	encs map[string]*lazyEncoding
+}
+
+// lazyEncoding is one encoding, loaded at most once. Each has its own Once
+// so loading o200k_base does not hold up callers of cl100k_base.
+type lazyEncoding struct {
+	once sync.Once
+	tk   *tiktoken.Tiktoken
+	err  error
+}
+
+// NewCounter returns a Counter that never touches the network.
+func NewCounter() *Counter {
+	offlineLoader.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) })
+	return &Counter{encs: make(map[string]*lazyEncoding)}
+}
+
+// Preload loads the named encodings now, so a typo in a config's tokenizer
+// is reported at startup and the first request does not pay for the load.
+func (c *Counter) Preload(names ...string) error {
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		if _, err := c.encoding(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Counter) encoding(name string) (*tiktoken.Tiktoken, error) {
+	c.mu.Lock()
+	e, ok := c.encs[name]
+	if !ok {
+		e = &lazyEncoding{}
+		c.encs[name] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() {
+		e.tk, e.err = tiktoken.GetEncoding(name)
+		if e.err != nil {
+			e.err = fmt.Errorf("load tokenizer encoding %q: %w", name, e.err)
+		}
+	})
+	return e.tk, e.err
+}
+
+// CountText returns the number of tokens in text under the named
+// encoding. For encoding "" or one that cannot be loaded (Preload reports
+// that) it returns the ceil(runes / 4) approximation.
+func (c *Counter) CountText(encoding, text string) int64 {
+	if encoding == "" || text == "" {
+		return approxTokens(text)
+	}
+	tk, err := c.encoding(encoding)
+	if err != nil {
+		return approxTokens(text)
+	}
+	// EncodeOrdinary treats special-token text such as "<|endoftext|>" in a
+	// user's prompt as plain text (as the API does) instead of panicking
+	// the way Encode does by default.
+	return int64(len(tk.EncodeOrdinary(text)))
+}
+
+// CountMessages estimates the prompt tokens of a chat: each message's
+// role, text and name, plus OpenAI's chat overhead (see doc.go). Image
+// parts are not counted; vendors bill them separately and settlement uses
+// the vendor's own figures.
+func (c *Counter) CountMessages(encoding string, msgs []provider.Message) int64 {
+	n := int64(tokensReplyPrime)
+	for _, m := range msgs {
+		n += tokensPerMessage
+		n += c.CountText(encoding, string(m.Role))
+		n += c.CountText(encoding, m.Text())
+		if m.Name != "" {
+			n += c.CountText(encoding, m.Name) + tokensPerName
+		}
+	}
+	return n
+}
+
+// approxTokens is ceil(runes / 4).
+func approxTokens(s string) int64 {
+	r := int64(utf8.RuneCountInString(s))
+	return (r + charsPerToken - 1) / charsPerToken
+}

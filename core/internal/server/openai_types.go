@@ -1,0 +1,192 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/oneflow-ai/oneflow/sdk/provider"
+)
+
+// chatRequest is OpenAI's chat completion request, the fields OneFlow
+// honours; unknown fields are ignored as OpenAI's own API does.
+type chatRequest struct {
+	Model               string        `json:"model"`
+	Messages            []chatMessage `json:"messages"`
+	Temperature         *float64      `json:"temperature,omitempty"`
+	TopP                *float64      `json:"top_p,omitempty"`
+	MaxTokens           *int64        `json:"max_tokens,omitempty"`
+	MaxCompletionTokens *int64        `json:"max_completion_tokens,omitempty"`
+	Stop                stopList      `json:"stop,omitempty"`
+	User                string        `json:"user,omitempty"`
+	Stream              bool          `json:"stream,omitempty"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options,omitempty"`
+	N *int `json:"n,omitempty"`
+}
+
+type chatMessage struct {
+	Role    string      `json:"role"`
+	Content chatContent `json:"content"`
+	Name    string      `json:"name,omitempty"`
+}
+
+// chatContent is a string or an array of content parts.
+type chatContent struct {
+	Parts []provider.ContentPart
+}
+
+func (c *chatContent) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	if b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		c.Parts = []provider.ContentPart{{Type: provider.PartText, Text: s}}
+		return nil
+	}
+	var parts []struct {
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		ImageURL *struct {
+			URL string `json:"url"`
+		} `json:"image_url"`
+	}
+	if err := json.Unmarshal(b, &parts); err != nil {
+		return errors.New("content must be a string or an array of content parts")
+	}
+	for i, p := range parts {
+		switch p.Type {
+		case "text":
+			c.Parts = append(c.Parts, provider.ContentPart{Type: provider.PartText, Text: p.Text})
+		case "image_url":
+			if p.ImageURL == nil || p.ImageURL.URL == "" {
+				return fmt.Errorf("content part %d: image_url.url is required", i)
+			}
+			c.Parts = append(c.Parts, provider.ContentPart{Type: provider.PartImage, ImageURL: p.ImageURL.URL})
+		default:
+			return fmt.Errorf("content part %d: unsupported type %q", i, p.Type)
+		}
+	}
+	return nil
+}
+
+// stopList is a string or an array of strings.
+type stopList []string
+
+func (s *stopList) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var one string
+		if err := json.Unmarshal(b, &one); err != nil {
+			return err
+		}
+		*s = stopList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return errors.New("stop must be a string or an array of strings")
+	}
+	*s = many
+	return nil
+}
+
+// validate checks what the gateway needs and returns the offending param.
+func (r *chatRequest) validate() (string, error) {
+	if r.Model == "" {
+		return "model", errors.New("model is required (a model id or a routing alias such as \"auto\")")
+	}
+	if len(r.Messages) == 0 {
+		return "messages", errors.New("messages must contain at least one message")
+	}
+	for i, m := range r.Messages {
+		switch m.Role {
+		case "system", "developer", "user", "assistant", "tool":
+		default:
+			return fmt.Sprintf("messages[%d].role", i), fmt.Errorf("messages[%d].role %q is not one of system, developer, user, assistant, tool", i, m.Role)
+		}
+	}
+	if r.N != nil && *r.N != 1 {
+		return "n", errors.New("only n=1 is supported")
+	}
+	if r.Temperature != nil && (*r.Temperature < 0 || *r.Temperature > 2) {
+		return "temperature", errors.New("temperature must be between 0 and 2")
+	}
+	if r.TopP != nil && (*r.TopP < 0 || *r.TopP > 1) {
+		return "top_p", errors.New("top_p must be between 0 and 1")
+	}
+	if mt := r.maxTokens(); mt < 0 {
+		return "max_tokens", errors.New("max_tokens must be positive")
+	}
+	if len(r.Stop) > 4 {
+		return "stop", errors.New("at most 4 stop sequences are allowed")
+	}
+	return "", nil
+}
+
+func (r *chatRequest) maxTokens() int64 {
+	switch {
+	case r.MaxCompletionTokens != nil:
+		return *r.MaxCompletionTokens
+	case r.MaxTokens != nil:
+		return *r.MaxTokens
+	}
+	return 0
+}
+
+func (r *chatRequest) toProvider() *provider.ChatRequest {
+	msgs := make([]provider.Message, len(r.Messages))
+	for i, m := range r.Messages {
+		role := provider.Role(m.Role)
+		if role == "developer" {
+			role = provider.RoleSystem
+		}
+		msgs[i] = provider.Message{Role: role, Content: m.Content.Parts, Name: m.Name}
+	}
+	return &provider.ChatRequest{
+		Model: r.Model, Messages: msgs, Temperature: r.Temperature, TopP: r.TopP,
+		MaxTokens: r.maxTokens(), Stop: r.Stop, User: r.User,
+	}
+}
+
+// chatCompletion is OpenAI's non-streaming response.
+type chatCompletion struct {
+	ID      string       `json:"id"`
+	Object  string       `json:"object"`
+	Created int64        `json:"created"`
+	Model   string       `json:"model"`
+	Choices []chatChoice `json:"choices"`
+	Usage   *chatUsage   `json:"usage,omitempty"`
+}
+
+type chatChoice struct {
+	Index        int            `json:"index"`
+	Message      *choiceMessage `json:"message,omitempty"`
+	Delta        *choiceMessage `json:"delta,omitempty"`
+	FinishReason *string        `json:"finish_reason"`
+	Logprobs     *struct{}      `json:"logprobs"`
+}
+
+type choiceMessage struct {
+	Role    string  `json:"role,omitempty"`
+	Content *string `json:"content,omitempty"`
+	Refusal *string `json:"refusal,omitempty"`
+}
+
+type chatUsage struct {
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
+	TotalTokens      int64 `json:"total_tokens"`
+	// Credits is OneFlow's addition: what the call cost, exact decimal.
+	Credits string `json:"credits,omitempty"`
+}

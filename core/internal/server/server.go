@@ -1,0 +1,237 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/oneflow-ai/oneflow/core/internal/gateway"
+	"github.com/oneflow-ai/oneflow/core/internal/plugins"
+	"github.com/oneflow-ai/oneflow/sdk/provider"
+)
+
+// Backend is what the HTTP layer needs from the running application.
+type Backend interface {
+	// Acquire returns the current generation's gateway view and a release
+	// function; the generation is not retired while it is held.
+	Acquire() (*gateway.Snapshot, func())
+	// Plugins lists the current generation's plugin instances.
+	Plugins() []plugins.Status
+	// Generation is the current config generation number.
+	Generation() int64
+	// Ready reports readiness with per-component detail.
+	Ready() (bool, map[string]string)
+	// Reload re-reads the config and swaps in a new generation.
+	Reload(ctx context.Context) error
+	// Authenticate resolves an API key to a principal.
+	Authenticate(ctx context.Context, key string) (*Principal, error)
+	// Price converts a call's usage into micro-credits for the headers and
+	// usage chunks; ok is false when the model is unpriced.
+	Price(t gateway.Target, u Usage) (microCredits int64, ok bool)
+}
+
+// Usage is what a call consumed.
+type Usage struct {
+	InputTokens, OutputTokens, Characters, Images int64
+	ImageSize, ImageQuality                       string
+}
+
+// Principal is an authenticated caller.
+type Principal struct {
+	KeyID   string
+	Project string
+	Role    string
+	Admin   bool
+}
+
+// Options configure the HTTP layer.
+type Options struct {
+	Backend   Backend
+	Log       hclog.Logger
+	BodyLimit int64
+	// FormatCredits renders micro-credits as an exact decimal string.
+	FormatCredits func(int64) string
+	// CountTokens estimates a chat request's input tokens for routing.
+	CountTokens func(model string, msgs []provider.Message) int64
+}
+
+// New builds the HTTP handler.
+func New(o Options) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	s := &server{o: o, log: o.Log}
+	e.Use(s.recovery, s.requestID, securityHeaders, s.bodyLimit)
+	e.NoRoute(func(c *gin.Context) {
+		abortError(c, http.StatusNotFound, typeNotFound, "route_not_found", "no route "+c.Request.Method+" "+c.Request.URL.Path, "")
+	})
+	e.NoMethod(func(c *gin.Context) {
+		abortError(c, http.StatusMethodNotAllowed, typeInvalidRequest, "method_not_allowed", "method "+c.Request.Method+" is not allowed on "+c.Request.URL.Path, "")
+	})
+
+	e.GET("/health", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/ready", s.ready)
+
+	v1 := e.Group("/v1", s.auth)
+	v1.GET("/models", s.models)
+	v1.POST("/chat/completions", s.chatCompletions)
+
+	api := e.Group("/api/v1", s.auth)
+	api.GET("/plugins", s.plugins)
+	admin := api.Group("/admin", s.requireAdmin)
+	admin.POST("/reload", s.reload)
+	return e
+}
+
+type server struct {
+	o   Options
+	log hclog.Logger
+}
+
+const requestIDHeader = "X-Request-ID"
+
+// requestID accepts a sane client-supplied X-Request-ID or makes one.
+func (s *server) requestID(c *gin.Context) {
+	id := c.GetHeader(requestIDHeader)
+	if !validRequestID(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Set("request_id", id)
+	c.Header(requestIDHeader, id)
+	c.Next()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		ch := id[i]
+		if ch < 0x21 || ch > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func requestIDOf(c *gin.Context) string { return c.GetString("request_id") }
+
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-XSS-Protection", "1; mode=block")
+	h.Set("Strict-Transport-Security", "max-age=31536000")
+	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'")
+	c.Next()
+}
+
+// bodyLimit refuses bodies over the limit with 413 before a handler reads
+// them; MaxBytesReader catches bodies that lie about their length.
+func (s *server) bodyLimit(c *gin.Context) {
+	if s.o.BodyLimit <= 0 {
+		c.Next()
+		return
+	}
+	if c.Request.ContentLength > s.o.BodyLimit {
+		abortError(c, http.StatusRequestEntityTooLarge, typeInvalidRequest, "request_too_large", "request body exceeds the limit", "")
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.o.BodyLimit)
+	c.Next()
+}
+
+func (s *server) recovery(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("handler panicked", "request_id", requestIDOf(c), "route", c.FullPath())
+			if !c.Writer.Written() {
+				abortError(c, http.StatusInternalServerError, typeServer, "internal_error", "internal error; request id "+requestIDOf(c), "")
+			}
+		}
+	}()
+	c.Next()
+}
+
+// apiKey takes the key from X-API-Key or Authorization: Bearer.
+func apiKey(r *http.Request) string {
+	if k := r.Header.Get("X-API-Key"); k != "" {
+		return k
+	}
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+func (s *server) auth(c *gin.Context) {
+	key := apiKey(c.Request)
+	if key == "" {
+		abortError(c, http.StatusUnauthorized, typeAuth, "missing_api_key", "no API key: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'", "")
+		return
+	}
+	p, err := s.o.Backend.Authenticate(c.Request.Context(), key)
+	if err != nil || p == nil {
+		abortError(c, http.StatusUnauthorized, typeAuth, "invalid_api_key", "invalid API key", "")
+		return
+	}
+	c.Set("principal", p)
+	c.Next()
+}
+
+func principalOf(c *gin.Context) *Principal {
+	p, _ := c.Get("principal")
+	pr, _ := p.(*Principal)
+	return pr
+}
+
+func (s *server) requireAdmin(c *gin.Context) {
+	if p := principalOf(c); p == nil || !p.Admin {
+		abortError(c, http.StatusForbidden, typePermission, "forbidden", "this route needs the admin role", "")
+		return
+	}
+	c.Next()
+}
+
+func (s *server) ready(c *gin.Context) {
+	ok, detail := s.o.Backend.Ready()
+	status := http.StatusOK
+	state := "ready"
+	if !ok {
+		status, state = http.StatusServiceUnavailable, "not_ready"
+	}
+	c.JSON(status, gin.H{"status": state, "generation": s.o.Backend.Generation(), "components": detail})
+}
+
+func (s *server) plugins(c *gin.Context) {
+	gen := s.o.Backend.Generation()
+	type row struct {
+		plugins.Status
+		Generation int64 `json:"generation"`
+	}
+	sts := s.o.Backend.Plugins()
+	out := make([]row, len(sts))
+	for i, st := range sts {
+		out[i] = row{Status: st, Generation: gen}
+	}
+	c.JSON(http.StatusOK, gin.H{"generation": gen, "plugins": out})
+}
+
+func (s *server) reload(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Minute)
+	defer cancel()
+	if err := s.o.Backend.Reload(ctx); err != nil {
+		abortError(c, http.StatusUnprocessableEntity, typeInvalidRequest, "reload_failed", "reload refused; the previous config keeps serving: "+err.Error(), "")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "reloaded", "generation": s.o.Backend.Generation()})
+}

@@ -1,0 +1,5 @@
+package main
+
+import "github.com/oneflow-ai/oneflow/sdk/provider"
+
+func main() { provider.Serve(&Plugin{}) }

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/oneflow-ai/oneflow/sdk/provider"
+)
+
+// chatRequest is the subset of CreateChatCompletionRequest
+// (openai-openapi.yaml) that OneFlow normalizes. Optional fields are
+// omitted when unset so that compatible servers that reject unknown or
+// null fields accept the body.
+type chatRequest struct {
+	Model         string         `json:"model"`
+	Messages      []chatMessage  `json:"messages"`
+	Temperature   *float64       `json:"temperature,omitempty"`
+	TopP          *float64       `json:"top_p,omitempty"`
+	MaxTokens     int64          `json:"max_tokens,omitempty"`
+	Stop          []string       `json:"stop,omitempty"`
+	User          string         `json:"user,omitempty"`
+	Stream        bool           `json:"stream,omitempty"`
+	StreamOptions *streamOptions `json:"stream_options,omitempty"`
+}
+
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+type chatMessage struct {
+	Role    string         `json:"role"`
+	Content messageContent `json:"content"`
+	Name    string         `json:"name,omitempty"`
+}
+
+// messageContent encodes as a plain string when the message is one text
+// part, the form every compatible server accepts, and as an array of parts
+// otherwise (vision input).
+type messageContent struct {
+	parts []provider.ContentPart
+}
+
+type contentPart struct {
+	Type     string    `json:"type"`
+	Text     string    `json:"text,omitempty"`
+	ImageURL *imageURL `json:"image_url,omitempty"`
+}
+
+type imageURL struct {
+	URL string `json:"url"`
+}
+
+func (c messageContent) MarshalJSON() ([]byte, error) {
+	switch {
+	case len(c.parts) == 0:
+		return json.Marshal("")
+	case len(c.parts) == 1 && c.parts[0].Type != provider.PartImage:
+		return json.Marshal(c.parts[0].Text)
+	}
+	out := make([]contentPart, 0, len(c.parts))
+	for _, p := range c.parts {
+		if p.Type == provider.PartImage {
+			out = append(out, contentPart{Type: "image_url", ImageURL: &imageURL{URL: p.ImageURL}})
+			continue
+		}
+		out = append(out, contentPart{Type: "text", Text: p.Text})
+	}
+	return json.Marshal(out)
+}
+
+func newChatRequest(req *provider.ChatRequest, stream bool) *chatRequest {
+	msgs := make([]chatMessage, len(req.Messages))
+	for i, m := range req.Messages {
+		msgs[i] = chatMessage{Role: string(m.Role), Content: messageContent{parts: m.Content}, Name: m.Name}
+	}
+	cr := &chatRequest{
+		Model:       req.Model,
+		Messages:    msgs,
+		Temperature: req.Temperature,
+		TopP:        req.TopP,
+		MaxTokens:   req.MaxTokens,
+		Stop:        req.Stop,
+		User:        req.User,
+	}
+	if stream {
+		cr.Stream = true
+		// Always ask for the usage chunk: it is what the core bills from.
+		cr.StreamOptions = &streamOptions{IncludeUsage: true}
+	}
+	return cr
+}
+
+// chatResponse is the part of CreateChatCompletionResponse the plugin
+// reads. Usage is a pointer because compatible servers may leave it out.
+type chatResponse struct {
+	ID      string `json:"id"`
+	Model   string `json:"model"`
+	Choices []struct {
+		Message struct {
+			Content *string `json:"content"`
+		} `json:"message"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *wireUsage `json:"usage"`
+}
+
+type wireUsage struct {
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
+}
+
+// Chat answers a chat completion in one piece.
+func (p *Plugin) Chat(ctx context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error) {
+	s, err := p.ready()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.chat(ctx, req)
+	return resp, s.scrub(err)
+}
+
+func (s *settings) chat(ctx context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error) {
+	const what = "create chat completion"
+	resp, err := s.post(ctx, what, "/chat/completions", newChatRequest(req, false), "application/json")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var cr chatResponse
+	if err := decodeJSON(ctx, what, resp, &cr); err != nil {
+		return nil, err
+	}
+	return cr.toProvider(req), nil
+}
+
+func (cr *chatResponse) toProvider(req *provider.ChatRequest) *provider.ChatResponse {
+	out := &provider.ChatResponse{ID: cr.ID, Model: cr.Model}
+	if out.Model == "" {
+		out.Model = req.Model
+	}
+	if len(cr.Choices) > 0 {
+		c := cr.Choices[0]
+		if c.Message.Content != nil {
+			out.Content = *c.Message.Content
+		}
+		out.FinishReason = provider.FinishReason(c.FinishReason)
+	}
+	out.Usage = chatUsage(cr.Usage, req, utf8.RuneCountInString(out.Content))
+	return out
+}
+
+// chatUsage returns the vendor's usage, or an estimate when it sent none.
+// An all-zero usage for a non-empty exchange counts as none: some
+// compatible servers send the object without filling it in.
+func chatUsage(u *wireUsage, req *provider.ChatRequest, outChars int) provider.Usage {
+	in := promptChars(req.Messages)
+	if u != nil && (u.PromptTokens != 0 || u.CompletionTokens != 0 || (in == 0 && outChars == 0)) {
+		return provider.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
+	}
+	return provider.Usage{
+		InputTokens:  estimateTokens(in),
+		OutputTokens: estimateTokens(outChars),
+		Estimated:    true,
+	}
+}
+
+// ChatStream answers a chat completion as a stream of chunks, the last of
+// which carries Usage. If the stream fails after it started (the vendor
+// dropped the connection, the caller cancelled), the returned
+// *provider.Error carries in Partial the usage consumed so far.
+func (p *Plugin) ChatStream(ctx context.Context, req *provider.ChatRequest, send func(*provider.ChatChunk) error) error {
+	s, err := p.ready()
+	if err != nil {
+		return err
+	}
+	return s.scrub(s.chatStream(ctx, req, send))
+}
+
+func (s *settings) chatStream(ctx context.Context, req *provider.ChatRequest, send func(*provider.ChatChunk) error) error {
+	const what = "stream chat completion"
+	resp, err := s.post(ctx, what, "/chat/completions", newChatRequest(req, true), "text/event-stream")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	st := newStreamer(req, send)
+	if isJSON(resp.Header) {
+		// A server that ignores "stream": true answers in one piece;
+		// relay it as a one-chunk stream rather than fail.
+		var cr chatResponse
+		if err := decodeJSON(ctx, what, resp, &cr); err != nil {
+			return st.fail(err)
+		}
+		return st.whole(ctx, cr.toProvider(req))
+	}
+	return st.run(ctx, resp.Body)
+}
+
+func isJSON(h http.Header) bool {
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	return err == nil && mt == "application/json"
+}
