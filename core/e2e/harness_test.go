@@ -31,11 +31,11 @@ func TestMain(m *testing.M) {
 	}
 	bin = dir
 	builds := map[string]string{
-		"oneflow":                   "../cmd/oneflow",
-		"oneflow-provider-openai":   "../../plugins/providers/openai",
-		"oneflow-strategy-cost":     "../../plugins/strategies/cost",
-		"oneflow-strategy-quality":  "../../plugins/strategies/quality",
-		"testplugin":                "../internal/plugins/testdata/testplugin",
+		"oneflow":                  "../cmd/oneflow",
+		"oneflow-provider-openai":  "../../plugins/providers/openai",
+		"oneflow-strategy-cost":    "../../plugins/strategies/cost",
+		"oneflow-strategy-quality": "../../plugins/strategies/quality",
+		"testplugin":               "../internal/plugins/testdata/testplugin",
 	}
 	for name, pkg := range builds {
 		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput()

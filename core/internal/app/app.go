@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/oneflow-ai/oneflow/core/internal/breaker"
 	"github.com/oneflow-ai/oneflow/core/internal/config"
 	"github.com/oneflow-ai/oneflow/core/internal/gateway"
 	"github.com/oneflow-ai/oneflow/core/internal/plugins"
@@ -42,7 +43,16 @@ type App struct {
 	cur      atomic.Pointer[generation]
 	reloadMu sync.Mutex
 	adminKey string
+	accounts accounts
+
+	breakersMu      sync.Mutex
+	breakers        *breaker.Set
+	breakerSettings breaker.Settings
 }
+
+// defaultMaxTokens is the output a credit hold assumes for a request that
+// sets no max_tokens; the vendor-reported usage is what is finally billed.
+const defaultMaxTokens = 4096
 
 // acquire returns the current generation with a reference held; release
 // must be called when the request ends. The re-check after taking the
@@ -161,16 +171,45 @@ func (b backend) Authenticate(_ context.Context, key string) (*server.Principal,
 	return nil, errors.New("unknown key")
 }
 
-func (b backend) Price(t gateway.Target, u server.Usage) (int64, bool) {
+func (b backend) Quote(t gateway.Target, u server.Usage) (server.Quote, error) {
 	g := b.a.cur.Load()
 	c, err := g.prices.Cost(t.Provider, t.Model, pricing.Usage{
 		InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, Characters: u.Characters,
 		Images: u.Images, ImageSize: u.ImageSize, ImageQuality: u.ImageQuality,
 	})
-	if err != nil || c.Unpriced {
-		return 0, false
+	if err != nil {
+		return server.Quote{}, err
 	}
-	return c.MicroCredits, true
+	return server.Quote{MicroCredits: c.MicroCredits, Unpriced: c.Unpriced, PriceVersion: c.PriceVersion}, nil
+}
+
+func (b backend) Reserve(ctx context.Context, p *server.Principal, requestID string, maxMicroCredits int64) (server.Hold, error) {
+	return b.a.accounts.Reserve(ctx, p, requestID, maxMicroCredits)
+}
+
+func (b backend) FormatUSD(mc int64) string {
+	return pricing.FormatUSD(mc, b.a.cur.Load().cfg.Pricing.CreditsPerUSD)
+}
+
+func (b backend) Tokens() server.TokenCounter { return tokenCounter{b.a} }
+
+// tokenCounter counts with the model's tokenizer when the config names
+// one, else with the documented approximation (see package pricing).
+type tokenCounter struct{ a *App }
+
+func (tc tokenCounter) encoding(model string) string {
+	if es := tc.a.cur.Load().snap.Catalog.Lookup(model); len(es) > 0 {
+		return es[0].Model.Tokenizer
+	}
+	return ""
+}
+
+func (tc tokenCounter) Messages(model string, msgs []provider.Message) int64 {
+	return tc.a.counter.CountMessages(tc.encoding(model), msgs)
+}
+
+func (tc tokenCounter) Text(model, text string) int64 {
+	return tc.a.counter.CountText(tc.encoding(model), text)
 }
 
 // ---------------------------------------------------------------- admin key
@@ -223,7 +262,7 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 
 	h := server.New(server.Options{
 		Backend: backend{a}, Log: a.log, BodyLimit: cfg.Server.BodyLimit,
-		FormatCredits: pricing.FormatCredits, CountTokens: a.countTokens,
+		FormatCredits: pricing.FormatCredits, DefaultMaxTokens: defaultMaxTokens,
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -258,16 +297,4 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 			return nil
 		}
 	}
-}
-
-// countTokens estimates a chat's input tokens for routing and
-// estimates: with the model's tokenizer when it names one, else with the
-// documented approximation (see package pricing).
-func (a *App) countTokens(model string, msgs []provider.Message) int64 {
-	enc := ""
-	g := a.cur.Load()
-	if es := g.snap.Catalog.Lookup(model); len(es) > 0 {
-		enc = es[0].Model.Tokenizer
-	}
-	return a.counter.CountMessages(enc, msgs)
 }

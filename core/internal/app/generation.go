@@ -8,10 +8,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/oneflow-ai/oneflow/core/internal/breaker"
 	"github.com/oneflow-ai/oneflow/core/internal/config"
 	"github.com/oneflow-ai/oneflow/core/internal/gateway"
 	"github.com/oneflow-ai/oneflow/core/internal/plugins"
 	"github.com/oneflow-ai/oneflow/core/internal/pricing"
+	"github.com/oneflow-ai/oneflow/core/internal/retry"
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 )
 
@@ -110,6 +112,11 @@ func (a *App) build(ctx context.Context, cfg *config.Config, strict bool) (*gene
 		Strategies: strategies, DefaultStrategy: cfg.Routing.DefaultStrategy,
 		StrategyTimeout: cfg.Routing.StrategyTimeout, MaxFallbacks: cfg.Routing.MaxFallbacks,
 		Unconfigured: unconf, Stats: a.stats, Estimate: g.estimate, Log: log,
+		Breakers: a.breakersFor(cfg.Breaker),
+		Retry: retry.Policy{
+			MaxAttempts: cfg.Retry.MaxAttempts, BaseDelay: cfg.Retry.BaseDelay,
+			MaxDelay: cfg.Retry.MaxDelay, Deadline: cfg.Retry.Deadline,
+		},
 	})
 	return g, nil
 }
@@ -144,4 +151,20 @@ func (g *generation) retire(drain time.Duration, log hclog.Logger) {
 	}
 	g.plugins.Stop(remaining)
 	log.Info("generation retired", "generation", g.id)
+}
+
+// breakersFor returns the breaker set for settings, keeping the current one
+// (and the state it learned) across reloads that do not change them.
+func (a *App) breakersFor(c config.Breaker) *breaker.Set {
+	s := breaker.Settings{
+		FailureThreshold: c.FailureThreshold, FailureRatio: c.FailureRatio, Window: c.Window,
+		Timeout: c.Timeout, MaxTimeout: c.MaxTimeout, HalfOpenProbes: c.HalfOpenProbes,
+	}
+	a.breakersMu.Lock()
+	defer a.breakersMu.Unlock()
+	if a.breakers == nil || a.breakerSettings != s {
+		a.breakers = breaker.New(s)
+		a.breakerSettings = s
+	}
+	return a.breakers
 }

@@ -156,7 +156,9 @@ func (d *decoder) decodeRouting(block *hcl.Block, rt *Routing, r *refs) {
 	var raw rawRouting
 	d.decodeBody(block, &raw)
 	r.defaultStrategy = raw.DefaultStrategy.Range()
+	mark := len(d.diags)
 	rt.DefaultStrategy, r.defaultStrategySet = d.str("default_strategy", raw.DefaultStrategy, rt.DefaultStrategy)
+	r.defaultStrategyFailed = d.failedSince(mark)
 	rt.StrategyTimeout = d.duration("strategy_timeout", raw.StrategyTimeout, rt.StrategyTimeout, 1)
 	rt.MaxFallbacks = d.intField("max_fallbacks", raw.MaxFallbacks, rt.MaxFallbacks, 0)
 }
@@ -234,8 +236,11 @@ func (d *decoder) decodePlugin(block *hcl.Block) (Plugin, bool) {
 	p := Plugin{Name: block.Labels[0], Range: block.DefRange}
 	ok := d.checkName(block)
 
+	mark := len(d.diags)
 	kind, set := d.str("kind", raw.Kind, "")
 	switch {
+	case d.failedSince(mark):
+		// Evaluation already reported why.
 	case !set:
 		d.errorAt(rangeOr(raw.Kind, block.DefRange), "Missing plugin kind", fmt.Sprintf(`plugin %q needs kind = "provider" or kind = "strategy".`, p.Name))
 	case kind != string(KindProvider) && kind != string(KindStrategy):
@@ -244,11 +249,14 @@ func (d *decoder) decodePlugin(block *hcl.Block) (Plugin, bool) {
 		p.Kind = PluginKind(kind)
 	}
 
+	mark = len(d.diags)
 	path, _ := d.str("path", raw.Path, "")
-	if strings.TrimSpace(path) == "" {
+	switch {
+	case d.failedSince(mark):
+	case strings.TrimSpace(path) == "":
 		d.errorAt(rangeOr(raw.Path, block.DefRange), "Missing plugin path",
 			fmt.Sprintf(`plugin %q needs path, the plugin binary, such as "bin/plugins/oneflow-provider-openai"; relative paths start at the config file's directory.`, p.Name))
-	} else {
+	default:
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(d.baseDir, path)
 		}
@@ -286,8 +294,13 @@ func (d *decoder) decodeStrategy(block *hcl.Block) (Strategy, hcl.Range, bool) {
 	d.decodeBody(block, &raw)
 	s := Strategy{Name: block.Labels[0], Range: block.DefRange}
 	ok := d.checkName(block)
-	// The plugin defaults to the strategy's own name, the common case.
+	// The plugin defaults to the strategy's own name, the common case. An
+	// empty Plugin after a failed evaluation skips the reference check.
+	mark := len(d.diags)
 	s.Plugin, _ = d.str("plugin", raw.Plugin, s.Name)
+	if d.failedSince(mark) {
+		s.Plugin = ""
+	}
 	s.Params, _ = d.strMap("params", raw.Params)
 	return s, rangeOr(raw.Plugin, block.DefRange), ok
 }
@@ -303,8 +316,13 @@ func (d *decoder) decodeProvider(block *hcl.Block) (Provider, hcl.Range, []hcl.R
 		Range:          block.DefRange,
 	}
 	ok := d.checkName(block)
-	// The plugin defaults to the provider's own name, the common case.
+	// The plugin defaults to the provider's own name, the common case. An
+	// empty Plugin after a failed evaluation skips the reference check.
+	mark := len(d.diags)
 	p.Plugin, _ = d.str("plugin", raw.Plugin, p.Name)
+	if d.failedSince(mark) {
+		p.Plugin = ""
+	}
 	p.Enabled, _ = d.boolean("enabled", raw.Enabled, p.Enabled)
 	p.APIKey, _ = d.secret("api_key", raw.APIKey, "")
 	p.APIKeyEnv = envCallName(raw.APIKey)

@@ -23,6 +23,12 @@ func (d *decoder) add(diags hcl.Diagnostics) {
 	d.diags = append(d.diags, diags...)
 }
 
+// failedSince reports whether an error was recorded after the first mark
+// diagnostics, so a follow-up check does not pile onto an evaluation error.
+func (d *decoder) failedSince(mark int) bool {
+	return d.diags[mark:].HasErrors()
+}
+
 func (d *decoder) errorAt(rng hcl.Range, summary, detail string) {
 	r := rng
 	d.diags = append(d.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r})
@@ -101,6 +107,12 @@ func (d *decoder) secret(name string, expr hcl.Expression, def string) (string, 
 func (d *decoder) stringValue(name string, expr hcl.Expression, def string, secret bool) (string, bool) {
 	v, ok := d.value(expr, secret)
 	if !ok {
+		return def, false
+	}
+	// Arithmetic can still build a huge number from bounded literals;
+	// printing it as a string would take as long as it has digits.
+	if v.Type().Equals(cty.Number) && numberOutOfRange(v) {
+		d.errorAt(expr.Range(), "Invalid value for "+name, name+" must be a string; the number given is far too large or small.")
 		return def, false
 	}
 	cv, ok := d.convertTo(name, expr, v, cty.String, "a string", secret)

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Option changes how a configuration is loaded.
@@ -78,6 +79,11 @@ func Parse(src []byte, filename string, opts ...Option) (*Config, hcl.Diagnostic
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		return cfg, diags
+	}
+	if body, ok := file.Body.(*hclsyntax.Body); ok {
+		if nd := checkNumberLiterals(body); nd.HasErrors() {
+			return cfg, append(diags, nd...)
+		}
 	}
 	d := &decoder{ctx: evalContext(o.lookupEnv, o.baseDir), baseDir: o.baseDir, diags: diags}
 	d.decodeFile(file.Body, cfg)
@@ -163,10 +169,12 @@ const (
 type refs struct {
 	defaultStrategy    hcl.Range
 	defaultStrategySet bool
-	routingBlock       *hcl.Range
-	providerPlugin     []hcl.Range // parallel to Config.Providers
-	strategyPlugin     []hcl.Range // parallel to Config.Strategies
-	modelAliases       [][]hcl.Range
+	// defaultStrategyFailed skips the check after an evaluation error.
+	defaultStrategyFailed bool
+	routingBlock          *hcl.Range
+	providerPlugin        []hcl.Range // parallel to Config.Providers
+	strategyPlugin        []hcl.Range // parallel to Config.Strategies
+	modelAliases          [][]hcl.Range
 }
 
 func (d *decoder) decodeFile(body hcl.Body, cfg *Config) {
@@ -239,4 +247,46 @@ func (d *decoder) decodeFile(body hcl.Body, cfg *Config) {
 // in the same run.
 func (d *decoder) decodeBody(block *hcl.Block, raw any) {
 	d.add(gohcl.DecodeBody(block.Body, nil, raw))
+}
+
+// maxNumberExp bounds number literals to about 1e±1000 (2^3322 ≈ 1e1000).
+// cty turns a number into a string by printing every digit, so a literal
+// like 1e99999999 used where a string is expected (or inside "${...}")
+// would print a hundred million digits before anything could reject it.
+const maxNumberExp = 3322
+
+// checkNumberLiterals rejects number literals too large or too small for
+// any setting, before evaluation can try to print them.
+func checkNumberLiterals(body *hclsyntax.Body) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	_ = hclsyntax.VisitAll(body, func(n hclsyntax.Node) hcl.Diagnostics {
+		lit, ok := n.(*hclsyntax.LiteralValueExpr)
+		if !ok || !lit.Val.Type().Equals(cty.Number) || !lit.Val.IsKnown() || lit.Val.IsNull() {
+			return nil
+		}
+		if numberOutOfRange(lit.Val) {
+			rng := lit.SrcRange
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Number out of range",
+				Detail:   "Numbers in the configuration must lie between 1e-1000 and 1e1000 in magnitude.",
+				Subject:  &rng,
+			})
+		}
+		return nil
+	})
+	return diags
+}
+
+// numberOutOfRange reports whether a known number is beyond maxNumberExp.
+func numberOutOfRange(v cty.Value) bool {
+	bf := v.AsBigFloat()
+	if bf.IsInf() {
+		return false // cty prints infinities compactly
+	}
+	if bf.Sign() == 0 {
+		return false
+	}
+	exp := bf.MantExp(nil)
+	return exp > maxNumberExp || exp < -maxNumberExp
 }

@@ -52,6 +52,9 @@ func (d *decoder) validate(cfg *Config, r *refs) {
 // checkPluginRef checks that a provider or strategy names a declared
 // plugin of the matching kind.
 func (d *decoder) checkPluginRef(plugins map[string]*Plugin, blockType, name, plugin string, want PluginKind, rng hcl.Range) {
+	if plugin == "" {
+		return // evaluating the plugin attribute failed and was reported
+	}
 	p, ok := plugins[plugin]
 	if !ok {
 		d.errorAt(rng, "Unknown plugin",
@@ -85,7 +88,7 @@ func pluginNames(plugins map[string]*Plugin, kind PluginKind) string {
 // default alone is accepted: the router then uses its built-in order.
 func (d *decoder) checkDefaultStrategy(cfg *Config, strategies map[string]*Strategy, r *refs) {
 	name := cfg.Routing.DefaultStrategy
-	if _, ok := strategies[name]; ok {
+	if _, ok := strategies[name]; ok || r.defaultStrategyFailed {
 		return
 	}
 	if !r.defaultStrategySet && len(cfg.Strategies) == 0 {

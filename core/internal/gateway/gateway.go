@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/oneflow-ai/oneflow/core/internal/breaker"
 	"github.com/oneflow-ai/oneflow/core/internal/config"
 	"github.com/oneflow-ai/oneflow/core/internal/plugins"
+	"github.com/oneflow-ai/oneflow/core/internal/retry"
 	"github.com/oneflow-ai/oneflow/core/internal/routing"
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 	"github.com/oneflow-ai/oneflow/sdk/strategy"
@@ -56,11 +59,26 @@ type Snapshot struct {
 	// Unconfigured maps a provider to what its operator must set.
 	Unconfigured map[string]string
 	// Stats is shared across generations: live measurements outlive reloads.
-	Stats    *routing.Stats
+	Stats *routing.Stats
+	// Breakers is shared across generations too; nil disables breakers.
+	Breakers *breaker.Set
+	Retry    retry.Policy
 	Estimate Estimator
 	Log      hclog.Logger
+	// OnAttempt and OnFallback observe calls for metrics; both optional.
+	OnAttempt  func(t Target, took time.Duration, err error)
+	OnFallback func()
+	// Rand is the jitter source (0 ≤ x < 1); nil uses math/rand/v2.
+	Rand func() float64
 
 	memo *routing.Memo
+}
+
+func (s *Snapshot) rand() float64 {
+	if s.Rand != nil {
+		return s.Rand()
+	}
+	return rand.Float64()
 }
 
 // NewSnapshot fills in the parts of s that are derived.
@@ -71,6 +89,9 @@ func NewSnapshot(s Snapshot) *Snapshot {
 	}
 	if s.Stats == nil {
 		s.Stats = routing.NewStats()
+	}
+	if s.Retry.MaxAttempts == 0 {
+		s.Retry.MaxAttempts = 1
 	}
 	return &s
 }
@@ -218,6 +239,14 @@ func (s *Snapshot) candidates(f Features, params map[string]string) (*strategy.R
 				c.Capabilities = append(c.Capabilities, string(cp))
 			}
 		}
+		if s.Breakers != nil {
+			switch s.Breakers.State(e.Provider, e.Model.ID) {
+			case breaker.StateOpen:
+				continue // never route to an open breaker
+			case breaker.StateHalfOpen:
+				c.Breaker = strategy.BreakerHalfOpen
+			}
+		}
 		live := s.Stats.Get(c.Key())
 		c.LatencyEWMAMillis, c.LatencyP95Millis, c.HasLatency, c.ErrorRate = live.EWMAMillis, live.P95Millis, live.Has, live.ErrorRate
 		req.Candidates = append(req.Candidates, c)
@@ -247,47 +276,102 @@ func fallbackAllowed(err error) bool {
 // moving on to the next target whatever the error (a stream already began).
 type callFunc func(ctx context.Context, c provider.Client, t Target) (mayFallBack bool, err error)
 
-// call runs fn on each target in turn until one succeeds or a failure ends
-// the plan. wait accumulates the time spent inside provider calls.
-func (s *Snapshot) call(ctx context.Context, plan *Plan, wait *time.Duration, fn callFunc) (Target, []Attempt, error) {
+// call runs fn along the plan. A retryable failure moves to the next
+// target at once — another provider is a better retry than waiting — and
+// only the last target is retried in place, with the retry policy's
+// backoff and Retry-After, and only when retrySame allows it (image and
+// audio generation are retried only under an idempotency key, because a
+// vendor may have produced and billed a result we never saw). wait
+// accumulates the time spent inside provider calls.
+func (s *Snapshot) call(ctx context.Context, plan *Plan, retrySame bool, wait *time.Duration, fn callFunc) (Target, []Attempt, error) {
 	attempts := make([]Attempt, 0, len(plan.Targets))
+	begun := time.Now()
 	var last error
-	for _, t := range plan.Targets {
-		start := time.Now()
-		mayFallBack, err := s.callOne(ctx, t, fn)
-		took := time.Since(start)
-		*wait += took
-		a := Attempt{Provider: t.Provider, Model: t.Model, Outcome: "ok", LatencyMS: took.Milliseconds(), Err: err}
-		if err != nil {
-			a.Outcome = outcome(err)
+	for i, t := range plan.Targets {
+		final := i == len(plan.Targets)-1
+		for n := 0; ; n++ {
+			start := time.Now()
+			mayFallBack, err := s.callOne(ctx, t, fn)
+			took := time.Since(start)
+			*wait += took
+			a := Attempt{Provider: t.Provider, Model: t.Model, Outcome: "ok", LatencyMS: took.Milliseconds(), Err: err}
+			if err != nil {
+				a.Outcome = outcome(err)
+			}
+			attempts = append(attempts, a)
+			if s.OnAttempt != nil {
+				s.OnAttempt(t, took, err)
+			}
+			if err == nil {
+				if i > 0 && s.OnFallback != nil {
+					s.OnFallback()
+				}
+				return t, attempts, nil
+			}
+			last = err
+			if !mayFallBack || !fallbackAllowed(err) || ctx.Err() != nil {
+				return Target{}, attempts, &CallError{Attempts: attempts, Last: last}
+			}
+			if !final || !retrySame || !retry.Retryable(err) {
+				break
+			}
+			delay, ok := s.Retry.Next(n, time.Since(begun), retryAfterOf(err), s.rand)
+			if !ok {
+				break
+			}
+			s.Log.Debug("retrying", "provider", t.Provider, "model", t.Model, "delay", delay, "err", err)
+			if retry.Sleep(ctx, delay) != nil {
+				return Target{}, attempts, &CallError{Attempts: attempts, Last: last}
+			}
 		}
-		attempts = append(attempts, a)
-		if err == nil {
-			return t, attempts, nil
+		if !final {
+			s.Log.Warn("attempt failed; trying next target", "provider", t.Provider, "model", t.Model, "err", err2str(last))
 		}
-		last = err
-		if !mayFallBack || !fallbackAllowed(err) || ctx.Err() != nil {
-			break
-		}
-		s.Log.Warn("attempt failed; trying next target", "provider", t.Provider, "model", t.Model, "err", err)
 	}
 	return Target{}, attempts, &CallError{Attempts: attempts, Last: last}
 }
 
+func err2str(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func retryAfterOf(err error) time.Duration {
+	var pe *provider.Error
+	if errors.As(err, &pe) {
+		return pe.RetryAfter
+	}
+	return 0
+}
+
+// callOne makes one attempt on t through its breaker and plugin.
 func (s *Snapshot) callOne(ctx context.Context, t Target, fn callFunc) (bool, error) {
+	done := func(breaker.Outcome) {}
+	if s.Breakers != nil {
+		d, err := s.Breakers.Allow(t.Provider, t.Model)
+		if err != nil {
+			return true, err
+		}
+		done = d
+	}
 	in, ok := s.Plugins.Get(t.Provider)
 	if !ok {
+		done(breaker.Failure)
 		return true, fmt.Errorf("provider %q: %w", t.Provider, plugins.ErrNotServing)
 	}
 	c, release, err := in.Provider()
 	if err != nil {
+		done(breaker.Failure)
 		return true, err
 	}
 	defer release()
 	start := time.Now()
 	mayFallBack, err := fn(ctx, c, t)
+	done(breakerOutcome(ctx, err))
 	if ctx.Err() == nil {
-		s.Stats.Observe(t.Provider+"/"+t.Model, time.Since(start), err != nil && provider.KindOf(err) != provider.KindInvalidRequest)
+		s.Stats.Observe(t.Provider+"/"+t.Model, time.Since(start), err != nil && retry.Retryable(err))
 	}
 	if provider.KindOf(err) == provider.KindUnavailable {
 		in.ReportFailure()
@@ -295,9 +379,31 @@ func (s *Snapshot) callOne(ctx context.Context, t Target, fn callFunc) (bool, er
 	return mayFallBack, err
 }
 
+// breakerOutcome decides what a call says about the vendor's health:
+// retryable failures and rejected credentials count against it; client
+// mistakes are a healthy answer; a client that went away says nothing.
+func breakerOutcome(ctx context.Context, err error) breaker.Outcome {
+	if err == nil {
+		return breaker.Success
+	}
+	if ctx.Err() != nil {
+		return breaker.Ignore
+	}
+	switch provider.KindOf(err) {
+	case provider.KindCanceled:
+		return breaker.Ignore
+	case provider.KindInvalidRequest, provider.KindUnsupported:
+		return breaker.Success
+	}
+	return breaker.Failure
+}
+
 func outcome(err error) string {
 	if errors.Is(err, plugins.ErrNotServing) {
 		return "plugin_down"
+	}
+	if errors.Is(err, breaker.ErrOpen) {
+		return "breaker_open"
 	}
 	return provider.KindOf(err).String()
 }
@@ -314,7 +420,7 @@ type ChatResult struct {
 // Chat runs a non-streaming chat along the plan.
 func (s *Snapshot) Chat(ctx context.Context, plan *Plan, req *provider.ChatRequest) (*ChatResult, error) {
 	res := &ChatResult{}
-	t, attempts, err := s.call(ctx, plan, &res.ProviderWait, func(ctx context.Context, c provider.Client, t Target) (bool, error) {
+	t, attempts, err := s.call(ctx, plan, true, &res.ProviderWait, func(ctx context.Context, c provider.Client, t Target) (bool, error) {
 		r := *req
 		r.Model = t.Model
 		resp, err := c.Chat(ctx, &r)
@@ -340,7 +446,7 @@ type StreamResult struct {
 // the client would see two answers spliced together.
 func (s *Snapshot) ChatStream(ctx context.Context, plan *Plan, req *provider.ChatRequest, send func(Target, *provider.ChatChunk) error) (*StreamResult, error) {
 	res := &StreamResult{}
-	t, attempts, err := s.call(ctx, plan, &res.ProviderWait, func(ctx context.Context, c provider.Client, t Target) (bool, error) {
+	t, attempts, err := s.call(ctx, plan, true, &res.ProviderWait, func(ctx context.Context, c provider.Client, t Target) (bool, error) {
 		r := *req
 		r.Model = t.Model
 		err := c.ChatStream(ctx, &r, func(ch *provider.ChatChunk) error {
@@ -354,10 +460,11 @@ func (s *Snapshot) ChatStream(ctx context.Context, plan *Plan, req *provider.Cha
 }
 
 // Generic runs any single-shot call (embeddings, images, speech) along the
-// plan; fn performs the call on one target.
-func (s *Snapshot) Generic(ctx context.Context, plan *Plan, fn func(ctx context.Context, c provider.Client, t Target) error) (Target, []Attempt, time.Duration, error) {
+// plan; fn performs the call on one target. retrySame allows retrying the
+// last target in place (see call).
+func (s *Snapshot) Generic(ctx context.Context, plan *Plan, retrySame bool, fn func(ctx context.Context, c provider.Client, t Target) error) (Target, []Attempt, time.Duration, error) {
 	var wait time.Duration
-	t, attempts, err := s.call(ctx, plan, &wait, func(ctx context.Context, c provider.Client, t Target) (bool, error) {
+	t, attempts, err := s.call(ctx, plan, retrySame, &wait, func(ctx context.Context, c provider.Client, t Target) (bool, error) {
 		return true, fn(ctx, c, t)
 	})
 	return t, attempts, wait, err

@@ -34,6 +34,9 @@ const (
 	typeNotFound       = "not_found_error"
 )
 
+// statusClientClosed is nginx's "client closed request"; only logs see it.
+const statusClientClosed = 499
+
 func abortError(c *gin.Context, status int, typ, code, message string, param string) {
 	body := apiError{Error: apiErrorBody{Message: message, Type: typ}}
 	if code != "" {
@@ -45,8 +48,18 @@ func abortError(c *gin.Context, status int, typ, code, message string, param str
 	c.AbortWithStatusJSON(status, body)
 }
 
-// writeGatewayError maps an error from the gateway to status, type and code.
-func writeGatewayError(c *gin.Context, err error) {
+// classified is an error mapped to its HTTP answer.
+type classified struct {
+	status           int
+	typ, code, param string
+	message          string
+	retryAfter       time.Duration
+}
+
+// classify maps an error from the gateway to status, type and code. Vendor
+// auth failures are the operator's problem, so the client gets 502, never
+// 401; anything transient is 503 with a retryable code.
+func classify(err error) classified {
 	var (
 		unknownModel *gateway.UnknownModelError
 		unconfigured *gateway.UnconfiguredError
@@ -54,45 +67,45 @@ func writeGatewayError(c *gin.Context, err error) {
 	)
 	switch {
 	case errors.As(err, &unknownModel):
-		abortError(c, http.StatusNotFound, typeInvalidRequest, "model_not_found", err.Error(), "model")
-		return
+		return classified{http.StatusNotFound, typeInvalidRequest, "model_not_found", "model", err.Error(), 0}
 	case errors.As(err, &unconfigured):
-		abortError(c, http.StatusServiceUnavailable, typeServer, "provider_unconfigured", err.Error(), "model")
-		return
+		return classified{http.StatusServiceUnavailable, typeServer, "provider_unconfigured", "model", err.Error(), 0}
 	case errors.As(err, &unknownStrat):
-		abortError(c, http.StatusBadRequest, typeInvalidRequest, "unknown_strategy", err.Error(), "model")
-		return
+		return classified{http.StatusBadRequest, typeInvalidRequest, "unknown_strategy", "model", err.Error(), 0}
 	case errors.Is(err, gateway.ErrNoRoute):
-		abortError(c, http.StatusServiceUnavailable, typeServer, "no_route", err.Error(), "")
-		return
+		return classified{http.StatusServiceUnavailable, typeServer, "no_route", "", err.Error(), 0}
 	}
-	var pe *provider.Error
 	msg := err.Error()
+	var pe *provider.Error
+	var retryAfter time.Duration
 	if errors.As(err, &pe) {
-		msg = pe.Message
+		msg, retryAfter = pe.Message, pe.RetryAfter
 	}
 	switch provider.KindOf(err) {
 	case provider.KindInvalidRequest:
-		abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_request", msg, "")
+		return classified{http.StatusBadRequest, typeInvalidRequest, "invalid_request", "", msg, 0}
 	case provider.KindAuth:
-		// The vendor refused OneFlow's credentials: the operator's problem,
-		// not the client's, so never a 401 to the client.
-		abortError(c, http.StatusBadGateway, typeServer, "upstream_auth_failed", msg, "")
+		return classified{http.StatusBadGateway, typeServer, "upstream_auth_failed", "", msg, 0}
 	case provider.KindRateLimited:
-		if pe != nil && pe.RetryAfter > 0 {
-			c.Header("Retry-After", strconv.Itoa(int((pe.RetryAfter+time.Second-1)/time.Second)))
-		}
-		abortError(c, http.StatusTooManyRequests, typeRateLimit, "upstream_rate_limited", msg, "")
+		return classified{http.StatusTooManyRequests, typeRateLimit, "upstream_rate_limited", "", msg, retryAfter}
 	case provider.KindTimeout:
-		abortError(c, http.StatusGatewayTimeout, typeServer, "upstream_timeout", msg, "")
+		return classified{http.StatusGatewayTimeout, typeServer, "upstream_timeout", "", msg, 0}
 	case provider.KindUnsupported:
-		abortError(c, http.StatusBadRequest, typeInvalidRequest, "unsupported", msg, "model")
+		return classified{http.StatusBadRequest, typeInvalidRequest, "unsupported", "model", msg, 0}
 	case provider.KindUnconfigured:
-		abortError(c, http.StatusServiceUnavailable, typeServer, "provider_unconfigured", msg, "")
+		return classified{http.StatusServiceUnavailable, typeServer, "provider_unconfigured", "", msg, 0}
 	case provider.KindCanceled:
-		// 499 is nginx's "client closed request"; nobody reads it.
-		abortError(c, 499, typeServer, "canceled", msg, "")
-	default:
-		abortError(c, http.StatusServiceUnavailable, typeServer, "upstream_unavailable", msg+" (retryable)", "")
+		return classified{statusClientClosed, typeServer, "canceled", "", msg, 0}
 	}
+	return classified{http.StatusServiceUnavailable, typeServer, "upstream_unavailable", "", msg + " (retryable)", 0}
+}
+
+func statusOf(err error) int { return classify(err).status }
+
+func writeGatewayError(c *gin.Context, err error) {
+	cl := classify(err)
+	if cl.retryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(int((cl.retryAfter+time.Second-1)/time.Second)))
+	}
+	abortError(c, cl.status, cl.typ, cl.code, cl.message, cl.param)
 }

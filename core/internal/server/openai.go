@@ -21,6 +21,9 @@ const (
 	headerOverhead = "X-OneFlow-Overhead-Ms"
 )
 
+// routingAliases are the model names that ask a strategy to choose.
+var routingAliases = [...]string{"auto", "auto:cost", "auto:latency", "auto:quality", "auto:balanced"}
+
 func (s *server) models(c *gin.Context) {
 	snap, release := s.o.Backend.Acquire()
 	defer release()
@@ -31,19 +34,19 @@ func (s *server) models(c *gin.Context) {
 		OwnedBy  string `json:"owned_by"`
 		Modality string `json:"modality"`
 	}
-	var data []model
-	for _, e := range snap.Catalog.Entries() {
+	entries := snap.Catalog.Entries()
+	data := make([]model, 0, len(entries)+len(routingAliases))
+	for _, e := range entries {
 		data = append(data, model{ID: e.Model.ID, Object: "model", Created: e.Model.Effective.Unix(), OwnedBy: e.Provider, Modality: e.Model.Modality})
 	}
-	for _, a := range []string{"auto", "auto:cost", "auto:latency", "auto:quality", "auto:balanced"} {
+	for _, a := range routingAliases {
 		data = append(data, model{ID: a, Object: "model", OwnedBy: "oneflow", Modality: "text"})
 	}
 	c.JSON(http.StatusOK, gin.H{"object": "list", "data": data})
 }
 
 func bindJSON(c *gin.Context, v any) bool {
-	dec := json.NewDecoder(c.Request.Body)
-	if err := dec.Decode(v); err != nil {
+	if err := json.NewDecoder(c.Request.Body).Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			abortError(c, http.StatusRequestEntityTooLarge, typeInvalidRequest, "request_too_large", "request body exceeds the limit", "")
@@ -55,8 +58,16 @@ func bindJSON(c *gin.Context, v any) bool {
 	return true
 }
 
+// outputBound is the output a credit hold assumes: max_tokens when set,
+// else the configured default.
+func (s *server) outputBound(maxTokens int64) int64 {
+	if maxTokens > 0 {
+		return maxTokens
+	}
+	return s.o.DefaultMaxTokens
+}
+
 func (s *server) chatCompletions(c *gin.Context) {
-	start := time.Now()
 	var req chatRequest
 	if !bindJSON(c, &req) {
 		return
@@ -68,38 +79,29 @@ func (s *server) chatCompletions(c *gin.Context) {
 	snap, release := s.o.Backend.Acquire()
 	defer release()
 	preq := req.toProvider()
-	f := gateway.Features{Modality: "text", OutputTokens: req.maxTokens(), Streaming: req.Stream}
-	if s.o.CountTokens != nil {
-		f.InputTokens = s.o.CountTokens(req.Model, preq.Messages)
-	}
+	tokens := s.o.Backend.Tokens()
+	in := tokens.Messages(req.Model, preq.Messages)
+	out := s.outputBound(preq.MaxTokens)
+	f := gateway.Features{Modality: "text", InputTokens: in, OutputTokens: out, Streaming: req.Stream}
 	if req.Stream {
 		f.Capabilities = []string{string(provider.CapChatStream)}
 	}
-	plan, err := snap.Resolve(c.Request.Context(), req.Model, f)
-	if err != nil {
-		writeGatewayError(c, err)
+	k, ok := s.begin(c, snap, req.Model, f, func(gateway.Target) Usage { return Usage{InputTokens: in, OutputTokens: out} })
+	if !ok {
 		return
 	}
 	if req.Stream {
-		s.streamChat(c, snap, plan, preq, &req, start)
+		s.streamChat(k, preq, &req, in)
 		return
 	}
-	res, err := snap.Chat(c.Request.Context(), plan, preq)
-	s.setAttemptHeaders(c, res.Attempts)
+	res, err := snap.Chat(c.Request.Context(), k.plan, preq)
 	if err != nil {
-		writeGatewayError(c, err)
+		k.failed(err, res.Attempts)
 		return
 	}
 	r := res.Response
-	u := chatUsage{PromptTokens: r.Usage.InputTokens, CompletionTokens: r.Usage.OutputTokens, TotalTokens: r.Usage.InputTokens + r.Usage.OutputTokens}
-	if mc, ok := s.o.Backend.Price(res.Target, Usage{InputTokens: r.Usage.InputTokens, OutputTokens: r.Usage.OutputTokens}); ok {
-		u.Credits = s.formatCredits(mc)
-		c.Header(headerCredits, u.Credits)
-	}
-	c.Header(headerProvider, res.Target.Provider)
-	c.Header(headerModel, res.Target.Model)
-	c.Header(headerOverhead, overheadMS(time.Since(start)-res.ProviderWait))
-	content := r.Content
+	charged := k.end(res.Target, Usage{InputTokens: r.Usage.InputTokens, OutputTokens: r.Usage.OutputTokens}, r.Usage.Estimated, res.Attempts, http.StatusOK)
+	k.setHeaders(res.Target, charged, res.ProviderWait)
 	finish := string(r.FinishReason)
 	if finish == "" {
 		finish = string(provider.FinishStop)
@@ -108,10 +110,14 @@ func (s *server) chatCompletions(c *gin.Context) {
 	if id == "" {
 		id = "chatcmpl-" + requestIDOf(c)
 	}
+	content := r.Content
 	c.JSON(http.StatusOK, chatCompletion{
 		ID: id, Object: "chat.completion", Created: time.Now().Unix(), Model: res.Target.Model,
 		Choices: []chatChoice{{Index: 0, Message: &choiceMessage{Role: "assistant", Content: &content}, FinishReason: &finish}},
-		Usage:   &u,
+		Usage: &chatUsage{
+			PromptTokens: r.Usage.InputTokens, CompletionTokens: r.Usage.OutputTokens,
+			TotalTokens: r.Usage.InputTokens + r.Usage.OutputTokens, Credits: s.formatCredits(charged),
+		},
 	})
 }
 
@@ -129,11 +135,4 @@ func overheadMS(d time.Duration) string {
 		d = 0
 	}
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64)
-}
-
-// setAttemptHeaders lists failed attempts so a client can see fallbacks.
-func (s *server) setAttemptHeaders(c *gin.Context, attempts []gateway.Attempt) {
-	if len(attempts) > 0 {
-		c.Header("X-OneFlow-Attempts", strconv.Itoa(len(attempts)))
-	}
 }

@@ -31,9 +31,51 @@ type Backend interface {
 	Reload(ctx context.Context) error
 	// Authenticate resolves an API key to a principal.
 	Authenticate(ctx context.Context, key string) (*Principal, error)
-	// Price converts a call's usage into micro-credits for the headers and
-	// usage chunks; ok is false when the model is unpriced.
-	Price(t gateway.Target, u Usage) (microCredits int64, ok bool)
+	// Quote prices usage on a target in micro-credits. It fails with an
+	// error wrapping pricing.ErrUnpriced for a model without a price unless
+	// unpriced models are allowed, in which case Quote.Unpriced is set.
+	Quote(t gateway.Target, u Usage) (Quote, error)
+	// Reserve holds up to maxMicroCredits of the caller's balance for one
+	// call; the Hold settles it with what the vendor reported.
+	Reserve(ctx context.Context, p *Principal, requestID string, maxMicroCredits int64) (Hold, error)
+	// FormatUSD renders micro-credits as exact USD.
+	FormatUSD(microCredits int64) string
+	// Tokens counts tokens before a call.
+	Tokens() TokenCounter
+}
+
+// Quote is a priced usage.
+type Quote struct {
+	MicroCredits int64
+	Unpriced     bool
+	PriceVersion string
+}
+
+// Hold is a reservation of credits for one call.
+type Hold interface {
+	// Settle charges what the call used (releasing the rest) and records
+	// the call; it returns the micro-credits charged.
+	Settle(ctx context.Context, o Outcome) int64
+}
+
+// Outcome is what a finished call did, for billing and usage records.
+type Outcome struct {
+	Target   gateway.Target
+	Strategy string
+	Usage    Usage
+	// Estimated is true when usage was counted by OneFlow because the
+	// vendor did not report it (a stream cut short).
+	Estimated             bool
+	EstimatedMicroCredits int64
+	Attempts              []gateway.Attempt
+	Status                int
+	Latency               time.Duration
+}
+
+// TokenCounter counts tokens for a model before the call.
+type TokenCounter interface {
+	Messages(model string, msgs []provider.Message) int64
+	Text(model string, text string) int64
 }
 
 // Usage is what a call consumed.
@@ -57,8 +99,9 @@ type Options struct {
 	BodyLimit int64
 	// FormatCredits renders micro-credits as an exact decimal string.
 	FormatCredits func(int64) string
-	// CountTokens estimates a chat request's input tokens for routing.
-	CountTokens func(model string, msgs []provider.Message) int64
+	// DefaultMaxTokens bounds the output a credit hold assumes when a
+	// request sets no max_tokens.
+	DefaultMaxTokens int64
 }
 
 // New builds the HTTP handler.
@@ -81,9 +124,14 @@ func New(o Options) http.Handler {
 	v1 := e.Group("/v1", s.auth)
 	v1.GET("/models", s.models)
 	v1.POST("/chat/completions", s.chatCompletions)
+	v1.POST("/embeddings", s.embeddings)
+	v1.POST("/images/generations", s.images)
+	v1.POST("/audio/speech", s.speech)
 
 	api := e.Group("/api/v1", s.auth)
 	api.GET("/plugins", s.plugins)
+	api.POST("/estimate", s.estimate)
+	api.POST("/request", s.request)
 	admin := api.Group("/admin", s.requireAdmin)
 	admin.POST("/reload", s.reload)
 	return e

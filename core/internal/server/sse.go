@@ -3,7 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"time"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,10 +13,8 @@ import (
 
 // sseWriter writes OpenAI's chat.completion.chunk events.
 type sseWriter struct {
-	w       gin.ResponseWriter
-	id      string
-	created int64
-	buf     []byte
+	w   gin.ResponseWriter
+	buf []byte
 }
 
 func (w *sseWriter) event(v any) error {
@@ -39,24 +37,26 @@ func (w *sseWriter) done() {
 	w.w.Flush()
 }
 
-// streamChat relays a streamed answer in OpenAI's chunk format. Headers
-// go out with the first chunk, once the answering model is known.
-func (s *server) streamChat(c *gin.Context, snap *gateway.Snapshot, plan *gateway.Plan, preq *provider.ChatRequest, req *chatRequest, start time.Time) {
+// streamChat relays a streamed answer in OpenAI's chunk format. Headers go
+// out with the first chunk, once the answering model is known; the cost
+// goes in the final usage chunk. If the stream ends without the vendor's
+// usage (the client hung up, the upstream dropped), the tokens relayed so
+// far are counted and billed: not $0, and not the whole estimate.
+func (s *server) streamChat(k *call, preq *provider.ChatRequest, req *chatRequest, inTokens int64) {
+	c := k.c
 	wantUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-	sw := &sseWriter{w: c.Writer, id: "chatcmpl-" + requestIDOf(c), created: time.Now().Unix()}
+	sw := &sseWriter{w: c.Writer}
+	id := "chatcmpl-" + requestIDOf(c)
+	created := k.start.Unix()
 	var (
-		usage     *provider.Usage
-		started   bool
-		firstWait time.Duration
+		usage   *provider.Usage
+		relayed strings.Builder
 	)
-	res, err := snap.ChatStream(c.Request.Context(), plan, preq, func(t gateway.Target, ch *provider.ChatChunk) error {
-		if !started {
-			started = true
-			firstWait = time.Since(start)
+	res, err := k.snap.ChatStream(c.Request.Context(), k.plan, preq, func(t gateway.Target, ch *provider.ChatChunk) error {
+		if relayed.Len() == 0 && usage == nil && !c.Writer.Written() {
 			h := c.Writer.Header()
 			h.Set("Content-Type", "text/event-stream")
 			h.Set("Cache-Control", "no-cache")
-			h.Set("Connection", "keep-alive")
 			h.Set("X-Accel-Buffering", "no")
 			h.Set(headerProvider, t.Provider)
 			h.Set(headerModel, t.Model)
@@ -69,6 +69,7 @@ func (s *server) streamChat(c *gin.Context, snap *gateway.Snapshot, plan *gatewa
 		if ch.Delta == "" && ch.FinishReason == "" && ch.Role == "" {
 			return nil
 		}
+		relayed.WriteString(ch.Delta)
 		delta := &choiceMessage{Role: string(ch.Role)}
 		if ch.Delta != "" || ch.Role != "" {
 			d := ch.Delta
@@ -79,16 +80,29 @@ func (s *server) streamChat(c *gin.Context, snap *gateway.Snapshot, plan *gatewa
 			fr := string(ch.FinishReason)
 			choice.FinishReason = &fr
 		}
-		return sw.event(chatCompletion{ID: sw.id, Object: "chat.completion.chunk", Created: sw.created, Model: t.Model, Choices: []chatChoice{choice}})
+		return sw.event(chatCompletion{ID: id, Object: "chat.completion.chunk", Created: created, Model: t.Model, Choices: []chatChoice{choice}})
 	})
-	_ = firstWait
 	if err != nil && !res.Sent {
-		writeGatewayError(c, err)
+		k.failed(err, res.Attempts)
 		return
 	}
+	u, estimated := Usage{}, false
+	switch {
+	case usage != nil:
+		u = Usage{InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens}
+		estimated = usage.Estimated
+	default:
+		u = Usage{InputTokens: inTokens, OutputTokens: s.o.Backend.Tokens().Text(res.Target.Model, relayed.String())}
+		estimated = true
+	}
+	status := http.StatusOK
 	if err != nil {
-		// The stream already began: the status line is gone, so the error
-		// travels in-band the way OpenAI reports mid-stream failures.
+		status = statusOf(err)
+	}
+	charged := k.end(res.Target, u, estimated, res.Attempts, status)
+	if err != nil {
+		// The stream already began, so the status line is gone: the error
+		// travels in-band, as OpenAI reports mid-stream failures.
 		s.log.Warn("stream failed after first chunk", "request_id", requestIDOf(c), "provider", res.Target.Provider, "model", res.Target.Model, "err", err)
 		if c.Request.Context().Err() == nil {
 			_ = sw.event(apiError{Error: apiErrorBody{Message: "upstream stream failed: " + provider.KindOf(err).String(), Type: typeServer}})
@@ -96,12 +110,9 @@ func (s *server) streamChat(c *gin.Context, snap *gateway.Snapshot, plan *gatewa
 		}
 		return
 	}
-	if wantUsage && usage != nil {
-		u := chatUsage{PromptTokens: usage.InputTokens, CompletionTokens: usage.OutputTokens, TotalTokens: usage.InputTokens + usage.OutputTokens}
-		if mc, ok := s.o.Backend.Price(res.Target, Usage{InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens}); ok {
-			u.Credits = s.formatCredits(mc)
-		}
-		_ = sw.event(chatCompletion{ID: sw.id, Object: "chat.completion.chunk", Created: sw.created, Model: res.Target.Model, Choices: []chatChoice{}, Usage: &u})
+	if wantUsage {
+		_ = sw.event(chatCompletion{ID: id, Object: "chat.completion.chunk", Created: created, Model: res.Target.Model, Choices: []chatChoice{},
+			Usage: &chatUsage{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens, TotalTokens: u.InputTokens + u.OutputTokens, Credits: s.formatCredits(charged)}})
 	}
 	sw.done()
 }

@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/oneflow-ai/oneflow/core/internal/fakeupstream"
+)
+
+// TestOpenAISDK drives the core with the official OpenAI Go SDK, unchanged
+// but for its base URL: chat, streaming with usage, models, an error.
+func TestOpenAISDK(t *testing.T) {
+	_, url := newUpstream(t, fakeupstream.Faults{})
+	c := startCore(t, configFor([]string{url}, ""))
+	c.waitReady()
+	client := openai.NewClient(option.WithBaseURL(c.base+"/v1/"), option.WithAPIKey(testKey), option.WithMaxRetries(0))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	t.Run("chat", func(t *testing.T) {
+		var raw *http.Response
+		resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model:    "gpt-4o-mini",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello")},
+		}, option.WithResponseInto(&raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.Choices[0].Message.Content; got != "Hello from the fake upstream" {
+			t.Fatalf("content %q", got)
+		}
+		if resp.Usage.CompletionTokens != 5 || resp.Usage.PromptTokens == 0 {
+			t.Fatalf("usage %+v", resp.Usage)
+		}
+		if raw.Header.Get("X-OneFlow-Provider") != "up0" {
+			t.Fatalf("provider header %q", raw.Header.Get("X-OneFlow-Provider"))
+		}
+	})
+
+	t.Run("stream", func(t *testing.T) {
+		stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+			Model:         "auto:cost",
+			Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello")},
+			StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
+		})
+		acc := openai.ChatCompletionAccumulator{}
+		var sawUsage bool
+		for stream.Next() {
+			ch := stream.Current()
+			acc.AddChunk(ch)
+			if ch.Usage.CompletionTokens > 0 {
+				sawUsage = true
+				if len(ch.Choices) != 0 {
+					t.Errorf("usage chunk carries choices")
+				}
+			}
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got := acc.Choices[0].Message.Content; got != "Hello from the fake upstream" {
+			t.Fatalf("streamed content %q", got)
+		}
+		if !sawUsage || acc.Usage.CompletionTokens != 5 {
+			t.Fatalf("usage chunk missing or wrong: %+v", acc.Usage)
+		}
+	})
+
+	t.Run("models", func(t *testing.T) {
+		page, err := client.Models.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, m := range page.Data {
+			ids[m.ID] = true
+		}
+		if !ids["gpt-4o-mini"] || !ids["auto:cost"] {
+			t.Fatalf("models %v", ids)
+		}
+	})
+
+	t.Run("error", func(t *testing.T) {
+		_, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model:    "no-such-model",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+		})
+		var apiErr *openai.Error
+		if !errors.As(err, &apiErr) {
+			t.Fatalf("want *openai.Error, got %T %v", err, err)
+		}
+		if apiErr.StatusCode != 404 || apiErr.Code != "model_not_found" || apiErr.Type != "invalid_request_error" || apiErr.Param != "model" {
+			t.Fatalf("error %+v", apiErr)
+		}
+	})
+
+	t.Run("bad key", func(t *testing.T) {
+		bad := openai.NewClient(option.WithBaseURL(c.base+"/v1/"), option.WithAPIKey("wrong"), option.WithMaxRetries(0))
+		_, err := bad.Models.List(ctx)
+		var apiErr *openai.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 401 || apiErr.Type != "authentication_error" {
+			t.Fatalf("want 401 authentication_error, got %v", err)
+		}
+	})
+}

@@ -1,0 +1,454 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// UsageStatusOK is the Status of a request that succeeded; every other
+// status counts as an error in the rollups.
+const UsageStatusOK = "ok"
+
+// UsageRecord is one request's usage, written asynchronously.
+type UsageRecord struct {
+	ID                    string // generated when empty
+	RequestID             string
+	Time                  time.Time // when the request started; zero means now
+	UserID                string
+	ProjectID             string
+	KeyID                 string
+	Provider              string
+	Model                 string
+	Strategy              string
+	InputTokens           int64
+	OutputTokens          int64
+	EstimatedMicroCredits int64
+	ChargedMicroCredits   int64
+	LatencyMS             int64
+	Status                string // UsageStatusOK or an error class
+	Attempts              int
+	PriceVersion          string
+	Unpriced              bool
+}
+
+type usageRow struct {
+	ID                    string `gorm:"primaryKey"`
+	RequestID             string
+	TS                    time.Time `gorm:"column:ts"`
+	UserID                string
+	ProjectID             string
+	KeyID                 string
+	Provider              string
+	Model                 string
+	Strategy              string
+	InputTokens           int64
+	OutputTokens          int64
+	EstimatedMicroCredits int64
+	ChargedMicroCredits   int64
+	LatencyMS             int64 `gorm:"column:latency_ms"`
+	Status                string
+	Attempts              int16
+	PriceVersion          string
+	Unpriced              bool
+}
+
+func (usageRow) TableName() string { return "usage_records" }
+
+type rollupRow struct {
+	Granularity         string    `gorm:"primaryKey"`
+	BucketStart         time.Time `gorm:"primaryKey"`
+	ProjectID           string    `gorm:"primaryKey"`
+	Provider            string    `gorm:"primaryKey"`
+	Model               string    `gorm:"primaryKey"`
+	Requests            int64
+	Errors              int64
+	InputTokens         int64
+	OutputTokens        int64
+	ChargedMicroCredits int64
+}
+
+func (rollupRow) TableName() string { return "usage_rollups" }
+
+// Rollup granularities.
+const (
+	granHour = "hour"
+	granDay  = "day"
+)
+
+type rollupKey struct {
+	gran                      string
+	bucket                    time.Time
+	project, provider, model string
+}
+
+// rollupConflict adds a batch's counts to existing rollup rows. The
+// qualified "usage_rollups.x + excluded.x" form is accepted by both SQLite
+// and PostgreSQL.
+var rollupConflict = clause.OnConflict{
+	Columns: []clause.Column{{Name: "granularity"}, {Name: "bucket_start"}, {Name: "project_id"}, {Name: "provider"}, {Name: "model"}},
+	DoUpdates: clause.Assignments(map[string]any{
+		"requests":              gorm.Expr("usage_rollups.requests + excluded.requests"),
+		"errors":                gorm.Expr("usage_rollups.errors + excluded.errors"),
+		"input_tokens":          gorm.Expr("usage_rollups.input_tokens + excluded.input_tokens"),
+		"output_tokens":         gorm.Expr("usage_rollups.output_tokens + excluded.output_tokens"),
+		"charged_micro_credits": gorm.Expr("usage_rollups.charged_micro_credits + excluded.charged_micro_credits"),
+	}),
+}
+
+// usageInsertBatch keeps one INSERT's bind parameters (18 per record) far
+// below SQLite's and PostgreSQL's limits.
+const usageInsertBatch = 250
+
+// InsertUsage writes records and adds them to the hourly and daily rollups,
+// all in one transaction: the rollups never disagree with the raw rows they
+// summarize. The UsageWriter calls it; it is exported for tools and tests.
+func (s *Store) InsertUsage(ctx context.Context, recs []UsageRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	now := s.now()
+	rows := make([]usageRow, len(recs))
+	agg := make(map[rollupKey]*rollupRow)
+	order := make([]rollupKey, 0, 8)
+	for i, r := range recs {
+		if r.ID == "" {
+			r.ID = newID("use", now)
+		}
+		if r.Time.IsZero() {
+			r.Time = now
+		}
+		if r.Status == "" {
+			r.Status = UsageStatusOK
+		}
+		ts := dbTime(r.Time)
+		rows[i] = usageRow{
+			ID: r.ID, RequestID: r.RequestID, TS: ts, UserID: r.UserID, ProjectID: r.ProjectID, KeyID: r.KeyID,
+			Provider: r.Provider, Model: r.Model, Strategy: r.Strategy, InputTokens: r.InputTokens,
+			OutputTokens: r.OutputTokens, EstimatedMicroCredits: r.EstimatedMicroCredits,
+			ChargedMicroCredits: r.ChargedMicroCredits, LatencyMS: r.LatencyMS, Status: r.Status,
+			Attempts: int16(min(max(r.Attempts, 0), 32767)), PriceVersion: r.PriceVersion, Unpriced: r.Unpriced,
+		}
+		for _, g := range [...]string{granHour, granDay} {
+			k := rollupKey{gran: g, bucket: bucketStart(ts, g), project: r.ProjectID, provider: r.Provider, model: r.Model}
+			a := agg[k]
+			if a == nil {
+				a = &rollupRow{Granularity: g, BucketStart: k.bucket, ProjectID: k.project, Provider: k.provider, Model: k.model}
+				agg[k] = a
+				order = append(order, k)
+			}
+			a.Requests++
+			if r.Status != UsageStatusOK {
+				a.Errors++
+			}
+			a.InputTokens += r.InputTokens
+			a.OutputTokens += r.OutputTokens
+			a.ChargedMicroCredits += r.ChargedMicroCredits
+		}
+	}
+	// One row per key within a statement: PostgreSQL refuses to update the
+	// same row twice in one INSERT ... ON CONFLICT.
+	rollups := make([]rollupRow, len(order))
+	for i, k := range order {
+		rollups[i] = *agg[k]
+	}
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		if err := tx.CreateInBatches(&rows, usageInsertBatch).Error; err != nil {
+			return dbErr("insert usage records", err)
+		}
+		if err := tx.Clauses(rollupConflict).CreateInBatches(&rollups, usageInsertBatch).Error; err != nil {
+			return dbErr("upsert usage rollups", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write %d usage records: %w", len(recs), err)
+	}
+	return nil
+}
+
+func bucketStart(t time.Time, gran string) time.Time {
+	t = t.UTC()
+	if gran == granDay {
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	return t.Truncate(time.Hour)
+}
+
+// deleteBatch bounds one retention DELETE so SQLite's writer is never held
+// for long.
+const deleteBatch = 5000
+
+// DeleteUsageBefore deletes raw usage records older than t, in batches, and
+// returns how many it deleted. Rollups are kept: they are small (one row per
+// project, model and hour or day) and the analytics read them.
+func (s *Store) DeleteUsageBefore(ctx context.Context, t time.Time) (int64, error) {
+	t = dbTime(t)
+	var total int64
+	for {
+		res := s.wdb.WithContext(ctx).Exec(
+			"DELETE FROM usage_records WHERE id IN (SELECT id FROM usage_records WHERE ts < ? LIMIT ?)", t, deleteBatch)
+		if res.Error != nil {
+			return total, dbErr("delete old usage records", res.Error)
+		}
+		total += res.RowsAffected
+		if res.RowsAffected < deleteBatch {
+			return total, nil
+		}
+	}
+}
+
+// UsageWriterOptions tunes a UsageWriter. Zero values pick the defaults.
+type UsageWriterOptions struct {
+	BatchSize     int           // records per transaction; default 500
+	FlushInterval time.Duration // longest a record waits in the queue; default 1s
+	QueueSize     int           // records buffered in memory; default 10000
+	// EnqueueTimeout is how long Write blocks when the queue is full
+	// before dropping the record; default 5ms, negative never blocks.
+	EnqueueTimeout time.Duration
+	// WriteTimeout bounds one batch transaction; default 10s.
+	WriteTimeout time.Duration
+	// Retries is how many times a failed batch is retried (with a short
+	// doubling pause from 100ms) before it is dropped; default 2, negative
+	// means none.
+	Retries int
+	// OnError is told about every batch that failed for good (the records
+	// are counted in Stats().Failed). It runs on the writer's goroutine.
+	OnError func(err error, records int)
+}
+
+// UsageWriterStats are counters for metrics.
+type UsageWriterStats struct {
+	Written int64 // records committed
+	Dropped int64 // records refused by Write (queue full or closed)
+	Failed  int64 // records lost to batches that failed for good
+	Batches int64 // transactions committed
+	Queued  int   // records waiting now
+}
+
+// UsageWriter batches usage records in memory and writes them on one
+// background goroutine. See the package doc for its loss bounds.
+type UsageWriter struct {
+	store *Store
+	opts  UsageWriterOptions
+
+	queue    chan UsageRecord
+	flushReq chan chan error
+	closeReq chan context.Context
+	done     chan struct{}
+
+	mu     sync.RWMutex // Write holds it shared; Close exclusively
+	closed bool
+	once   sync.Once
+
+	written, dropped, failed, batches atomic.Int64
+}
+
+// NewUsageWriter starts a writer on s. Close it to flush and stop.
+func NewUsageWriter(s *Store, opts UsageWriterOptions) *UsageWriter {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 500
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = time.Second
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 10000
+	}
+	if opts.EnqueueTimeout == 0 {
+		opts.EnqueueTimeout = 5 * time.Millisecond
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.Retries == 0 {
+		opts.Retries = 2
+	}
+	w := &UsageWriter{
+		store:    s,
+		opts:     opts,
+		queue:    make(chan UsageRecord, opts.QueueSize),
+		flushReq: make(chan chan error),
+		closeReq: make(chan context.Context, 1),
+		done:     make(chan struct{}),
+	}
+	go w.run()
+	return w
+}
+
+// Write enqueues rec and reports whether it was accepted. It never touches
+// the database. When the queue is full it waits up to EnqueueTimeout (the
+// back-pressure bound on the request path), then drops rec and counts it in
+// Stats().Dropped. After Close it drops everything.
+func (w *UsageWriter) Write(rec UsageRecord) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		w.dropped.Add(1)
+		return false
+	}
+	select {
+	case w.queue <- rec:
+		return true
+	default:
+	}
+	if w.opts.EnqueueTimeout < 0 {
+		w.dropped.Add(1)
+		return false
+	}
+	t := time.NewTimer(w.opts.EnqueueTimeout)
+	defer t.Stop()
+	select {
+	case w.queue <- rec:
+		return true
+	case <-t.C:
+		w.dropped.Add(1)
+		return false
+	}
+}
+
+// Flush writes every record accepted before the call and returns the last
+// batch error, if any.
+func (w *UsageWriter) Flush(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case w.flushReq <- reply:
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("flush usage: %w", ctx.Err())
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("flush usage: %w", ctx.Err())
+	}
+}
+
+// Close stops accepting records, writes everything queued and stops the
+// goroutine. ctx bounds the final writes: when it ends first, what is still
+// queued is lost (counted as failed) and ctx's error returned.
+func (w *UsageWriter) Close(ctx context.Context) error {
+	w.once.Do(func() {
+		w.mu.Lock()
+		w.closed = true
+		w.mu.Unlock()
+		w.closeReq <- ctx
+	})
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("close usage writer: %w", ctx.Err())
+	}
+}
+
+// Stats returns the writer's counters.
+func (w *UsageWriter) Stats() UsageWriterStats {
+	return UsageWriterStats{
+		Written: w.written.Load(), Dropped: w.dropped.Load(), Failed: w.failed.Load(),
+		Batches: w.batches.Load(), Queued: len(w.queue),
+	}
+}
+
+func (w *UsageWriter) run() {
+	defer close(w.done)
+	batch := make([]UsageRecord, 0, w.opts.BatchSize)
+	ticker := time.NewTicker(w.opts.FlushInterval)
+	defer ticker.Stop()
+	commit := func(ctx context.Context) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := w.commit(ctx, batch)
+		batch = batch[:0]
+		return err
+	}
+	// drain moves everything queued into batches and commits them.
+	drain := func(ctx context.Context) error {
+		var last error
+		for {
+			select {
+			case rec := <-w.queue:
+				batch = append(batch, rec)
+				if len(batch) >= w.opts.BatchSize {
+					if err := commit(ctx); err != nil {
+						last = err
+					}
+				}
+			default:
+				if err := commit(ctx); err != nil {
+					last = err
+				}
+				return last
+			}
+		}
+	}
+	for {
+		select {
+		case rec := <-w.queue:
+			batch = append(batch, rec)
+			if len(batch) >= w.opts.BatchSize {
+				_ = commit(context.Background())
+			}
+		case <-ticker.C:
+			_ = commit(context.Background())
+		case reply := <-w.flushReq:
+			reply <- drain(context.Background())
+		case ctx := <-w.closeReq:
+			// Write can no longer enqueue (closed is set under the lock),
+			// so one drain empties the queue for good.
+			_ = drain(ctx)
+			return
+		}
+	}
+}
+
+// commit writes one batch, retrying transient failures a bounded number of
+// times. A batch that keeps failing is dropped so that one poison record
+// or a long outage cannot grow memory without bound.
+func (w *UsageWriter) commit(parent context.Context, recs []UsageRecord) error {
+	// IDs are fixed before the first attempt so that a retry after a lost
+	// commit acknowledgement hits the primary key instead of writing the
+	// batch twice; that conflict then means "already written".
+	now := w.store.now()
+	for i := range recs {
+		if recs[i].ID == "" {
+			recs[i].ID = newID("use", now)
+		}
+	}
+	pause := 100 * time.Millisecond
+	var err error
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(parent, w.opts.WriteTimeout)
+		err = w.store.InsertUsage(ctx, recs)
+		cancel()
+		if err == nil || (attempt > 0 && errors.Is(err, ErrConflict)) {
+			w.written.Add(int64(len(recs)))
+			w.batches.Add(1)
+			return nil
+		}
+		if attempt >= w.opts.Retries || parent.Err() != nil || errors.Is(err, ErrInvalidArgument) {
+			break
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-parent.Done():
+			t.Stop()
+		}
+		pause *= 2
+	}
+	w.failed.Add(int64(len(recs)))
+	if w.opts.OnError != nil {
+		w.opts.OnError(err, len(recs))
+	}
+	return err
+}
