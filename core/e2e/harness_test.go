@@ -31,11 +31,21 @@ func TestMain(m *testing.M) {
 	}
 	bin = dir
 	builds := map[string]string{
-		"oneflow":                  "../cmd/oneflow",
-		"oneflow-provider-openai":  "../../plugins/providers/openai",
-		"oneflow-strategy-cost":    "../../plugins/strategies/cost",
-		"oneflow-strategy-quality": "../../plugins/strategies/quality",
-		"testplugin":               "../internal/plugins/testdata/testplugin",
+		"oneflow":    "../cmd/oneflow",
+		"testplugin": "../internal/plugins/testdata/testplugin",
+	}
+	for _, kind := range []string{"providers", "strategies"} {
+		entries, err := os.ReadDir(filepath.Join("../../plugins", kind))
+		if err != nil {
+			panic(err)
+		}
+		for _, e := range entries {
+			name := "oneflow-provider-" + e.Name()
+			if kind == "strategies" {
+				name = "oneflow-strategy-" + e.Name()
+			}
+			builds[name] = "../../plugins/" + kind + "/" + e.Name()
+		}
 	}
 	for name, pkg := range builds {
 		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput()
@@ -123,14 +133,34 @@ provider "up%d" {
 	return b.String()
 }
 
-func startCore(t *testing.T, cfg string) *core {
+// shippedConfig is the repository's own oneflow.hcl, used as is: tests
+// that start a core with it run in a directory whose bin/plugins points
+// at the binaries TestMain built.
+func shippedConfig(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../oneflow.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func startCore(t *testing.T, cfg string, env ...string) *core {
 	t.Helper()
 	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(bin, filepath.Join(dir, "bin", "plugins")); err != nil {
+		t.Fatal(err)
+	}
 	c := &core{t: t, dir: dir, cfgPath: filepath.Join(dir, "oneflow.hcl"), exited: make(chan struct{})}
 	c.writeConfig(cfg)
 	c.cmd = exec.Command(filepath.Join(bin, "oneflow"), "serve", "-config", c.cfgPath)
 	c.cmd.Dir = dir
-	c.cmd.Env = append(os.Environ(), "TEST_ADMIN_KEY="+testKey, "TEST_UPSTREAM_KEY="+upstreamKey)
+	c.cmd.Env = append(cleanEnv(), "TEST_ADMIN_KEY="+testKey, "TEST_UPSTREAM_KEY="+upstreamKey,
+		"ONEFLOW_ADMIN_KEY="+testKey, "ONEFLOW_LISTEN=127.0.0.1:0")
+	c.cmd.Env = append(c.cmd.Env, env...)
 	stderr, err := c.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -301,4 +331,18 @@ func newUpstream(t *testing.T, f fakeupstream.Faults) (*fakeupstream.Server, str
 
 func chatBody(model string) map[string]any {
 	return map[string]any{"model": model, "messages": []map[string]any{{"role": "user", "content": "Say hello"}}}
+}
+
+// cleanEnv is the test's environment without vendor keys or OneFlow
+// settings a developer may have exported, so results do not depend on it.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "ONEFLOW_") || strings.HasSuffix(k, "_API_KEY") || strings.HasSuffix(k, "_BASE_URL") || k == "REDIS_URL" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/oneflow-ai/oneflow/core/internal/apidocs"
 	"github.com/oneflow-ai/oneflow/core/internal/breaker"
 	"github.com/oneflow-ai/oneflow/core/internal/config"
 	"github.com/oneflow-ai/oneflow/core/internal/gateway"
@@ -260,7 +261,12 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 	a.cur.Store(g)
 	defer func() { a.cur.Load().retire(cfg.Server.ShutdownTimeout, a.log) }()
 
+	docs, err := apidocs.New()
+	if err != nil {
+		return fmt.Errorf("load the embedded API document: %w", err)
+	}
 	h := server.New(server.Options{
+		Docs:    docs,
 		Backend: backend{a}, Log: a.log, BodyLimit: cfg.Server.BodyLimit,
 		FormatCredits: pricing.FormatCredits, DefaultMaxTokens: defaultMaxTokens,
 	})

@@ -41,6 +41,9 @@ type Features struct {
 	OutputTokens int64
 	Streaming    bool
 	Capabilities []string
+	// Hypothetical plans a request that will not be sent (an estimate):
+	// providers that are unconfigured or down still count as candidates.
+	Hypothetical bool
 }
 
 // Estimator prices a request on an entry before the call, in micro-USD.
@@ -110,7 +113,7 @@ func (s *Snapshot) Resolve(ctx context.Context, model string, f Features) (*Plan
 	p := &Plan{Reason: "model requested by name"}
 	var unconfigured *UnconfiguredError
 	for _, e := range entries {
-		if hint, ok := s.Unconfigured[e.Provider]; ok {
+		if hint, ok := s.Unconfigured[e.Provider]; ok && !f.Hypothetical {
 			if unconfigured == nil {
 				unconfigured = &UnconfiguredError{Provider: e.Provider, Model: model, Hint: hint}
 			}
@@ -144,7 +147,7 @@ func (s *Snapshot) route(ctx context.Context, name string, f Features) (*Plan, e
 	}
 	class := routing.Class{
 		Strategy: name, Modality: f.Modality, TokenBucket: routing.TokenBucket(f.InputTokens + f.OutputTokens),
-		Streaming: f.Streaming, Capabilities: strings.Join(f.Capabilities, ","),
+		Streaming: f.Streaming, Capabilities: strings.Join(f.Capabilities, ","), Hypothetical: f.Hypothetical,
 	}
 	fp := routing.Fingerprint(req.Candidates, buckets)
 	d, ok := s.memo.Get(class, fp)
@@ -215,11 +218,11 @@ func (s *Snapshot) candidates(f Features, params map[string]string) (*strategy.R
 		if e.Model.Modality != f.Modality {
 			continue
 		}
-		if _, unconf := s.Unconfigured[e.Provider]; unconf {
+		if _, unconf := s.Unconfigured[e.Provider]; unconf && !f.Hypothetical {
 			continue
 		}
 		inst, ok := s.Plugins.Get(e.Provider)
-		if !ok || inst.Status().State != plugins.StateServing {
+		if !f.Hypothetical && (!ok || inst.Status().State != plugins.StateServing) {
 			continue
 		}
 		c := strategy.Candidate{
@@ -234,7 +237,7 @@ func (s *Snapshot) candidates(f Features, params map[string]string) (*strategy.R
 			}
 			c.EstimatedMicroUSD = est
 		}
-		if info := inst.Info(); info != nil {
+		if info := instInfo(inst); info != nil {
 			for _, cp := range info.Capabilities {
 				c.Capabilities = append(c.Capabilities, string(cp))
 			}
@@ -468,4 +471,11 @@ func (s *Snapshot) Generic(ctx context.Context, plan *Plan, retrySame bool, fn f
 		return true, fn(ctx, c, t)
 	})
 	return t, attempts, wait, err
+}
+
+func instInfo(in *plugins.Instance) *provider.Info {
+	if in == nil {
+		return nil
+	}
+	return in.Info()
 }

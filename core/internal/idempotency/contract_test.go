@@ -183,7 +183,7 @@ func TestStoreContract(t *testing.T) {
 					}
 				}},
 				{"crashed holder's lease expires", func(t *testing.T, a, b Store, advance func(time.Duration)) {
-					lease := 150 * time.Millisecond
+					lease := 400 * time.Millisecond
 					crashed, _, err := a.Begin(ctx, "key:1", "idem-l", fpA, lease)
 					if err != nil || crashed == "" {
 						t.Fatalf("first Begin: token=%q err=%v", crashed, err)
@@ -259,14 +259,14 @@ func TestStoreContract(t *testing.T) {
 				}},
 				{"stored response expires after ttl", func(t *testing.T, a, b Store, advance func(time.Duration)) {
 					o := testOpts
-					o.TTL = 150 * time.Millisecond
+					o.TTL = 400 * time.Millisecond
 					up := &upstream{}
 					for range 2 {
 						if _, _, err := Do(ctx, a, "key:1", "idem-t", fpA, o, up.call); err != nil {
 							t.Fatal(err)
 						}
 					}
-					advance(200 * time.Millisecond)
+					advance(450 * time.Millisecond)
 					if _, replayed, err := Do(ctx, b, "key:1", "idem-t", fpB, o, up.call); err != nil || replayed {
 						t.Fatalf("after ttl: replayed=%v err=%v, want a fresh run (no conflict)", replayed, err)
 					}

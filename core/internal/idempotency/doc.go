@@ -19,7 +19,8 @@
 //
 // Scope is the caller's principal id (API key, user or project as the server
 // chooses): keys are looked up only within their scope, so one tenant can
-// never read, or collide with, another tenant's stored responses.
+// never read, or collide with, another tenant's stored responses. Scopes and
+// keys end up in Redis key names, so pass an id, never a raw API key.
 //
 // [Store] is the storage contract and has two implementations here: in
 // process ([NewMemory], for a single core or tests) and Redis ([NewRedis],

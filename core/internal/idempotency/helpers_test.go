@@ -49,6 +49,7 @@ func newTestRedisClient(t testing.TB) *redis.Client {
 	if err != nil {
 		t.Fatalf("ONEFLOW_TEST_REDIS_URL is not a redis URL")
 	}
+	opts.DialerRetries = 1 // a missing Redis should fail (or skip) fast
 	client := redis.NewClient(opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

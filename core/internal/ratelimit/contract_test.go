@@ -87,7 +87,7 @@ func TestLimiterContract(t *testing.T) {
 					}
 				}},
 				{"bucket refills after reset", func(t *testing.T, l Limiter, advance func(time.Duration)) {
-					c := Check{Key: "key:r", Cost: 1, Limit: Limit{Name: "short", Rate: 3, Period: 300 * time.Millisecond}}
+					c := Check{Key: "key:r", Cost: 1, Limit: Limit{Name: "short", Rate: 3, Period: 1200 * time.Millisecond}}
 					var last Result
 					for range 3 {
 						last = mustAllow(t, l, c)

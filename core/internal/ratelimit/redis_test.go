@@ -158,3 +158,18 @@ func TestNewRedisClientURLs(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRedisAllow measures one decision of the three usual limits: one
+// script call, i.e. one round trip.
+func BenchmarkRedisAllow(b *testing.B) {
+	client := newTestRedisClient(b)
+	l := NewRedis(client, testPrefix(b, client))
+	checks := Quota{PerMinute: 1_000_000, PerHour: 10_000_000, TokensPerMinute: 10_000_000}.Checks("key:bench", 10)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Allow(ctx, checks...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -14,6 +14,8 @@ type Class struct {
 	TokenBucket  uint8
 	Streaming    bool
 	Capabilities string
+	// Hypothetical classes (estimates) see a wider candidate set.
+	Hypothetical bool
 }
 
 // TokenBucket maps a token count to its power-of-two bucket, so requests

@@ -26,6 +26,10 @@ type series struct {
 	samples [window]float64
 	errs    [window]bool
 	n, next int
+	// snap caches Get's answer until the next Observe: routing reads far
+	// more often than calls finish.
+	snap  Snapshot
+	dirty bool
 }
 
 // Snapshot is a target's measured state.
@@ -64,6 +68,7 @@ func (s *Stats) Observe(key string, d time.Duration, failed bool) {
 	if se.n < window {
 		se.n++
 	}
+	se.dirty = true
 }
 
 // Get returns key's current measurements.
@@ -73,6 +78,9 @@ func (s *Stats) Get(key string) Snapshot {
 	se := s.m[key]
 	if se == nil || se.n == 0 {
 		return Snapshot{}
+	}
+	if !se.dirty {
+		return se.snap
 	}
 	lat := make([]float64, 0, se.n)
 	fails := 0
@@ -89,6 +97,7 @@ func (s *Stats) Get(key string) Snapshot {
 		snap.P95Millis = lat[int(math.Ceil(0.95*float64(len(lat))))-1]
 		snap.Has = true
 	}
+	se.snap, se.dirty = snap, false
 	return snap
 }
 

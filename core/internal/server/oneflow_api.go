@@ -107,7 +107,7 @@ func (s *server) estimate(c *gin.Context) {
 	}
 	snap, release := s.o.Backend.Acquire()
 	defer release()
-	f := gateway.Features{Modality: modality, InputTokens: count(req.Model), OutputTokens: out}
+	f := gateway.Features{Modality: modality, InputTokens: count(req.Model), OutputTokens: out, Hypothetical: true}
 	plan, err := snap.Resolve(c.Request.Context(), req.target(), f)
 	if err != nil {
 		writeGatewayError(c, err)

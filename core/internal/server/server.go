@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/oneflow-ai/oneflow/core/internal/apidocs"
 	"github.com/oneflow-ai/oneflow/core/internal/gateway"
 	"github.com/oneflow-ai/oneflow/core/internal/plugins"
 	"github.com/oneflow-ai/oneflow/sdk/provider"
@@ -99,6 +100,8 @@ type Options struct {
 	BodyLimit int64
 	// FormatCredits renders micro-credits as an exact decimal string.
 	FormatCredits func(int64) string
+	// Docs serves /openapi.json, /docs and /redoc; nil leaves them out.
+	Docs *apidocs.Docs
 	// DefaultMaxTokens bounds the output a credit hold assumes when a
 	// request sets no max_tokens.
 	DefaultMaxTokens int64
@@ -120,6 +123,19 @@ func New(o Options) http.Handler {
 
 	e.GET("/health", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/ready", s.ready)
+	if d := o.Docs; d != nil {
+		e.GET(apidocs.SpecPath, gin.WrapH(d.SpecHandler()))
+		for _, p := range []string{apidocs.SwaggerUIPath, apidocs.ReDocPath} {
+			h := d.SwaggerUI()
+			if p == apidocs.ReDocPath {
+				h = d.ReDoc()
+			}
+			e.GET(p, gin.WrapH(h))
+			e.GET(p+"/*file", gin.WrapH(h))
+			e.HEAD(p, gin.WrapH(h))
+			e.HEAD(p+"/*file", gin.WrapH(h))
+		}
+	}
 
 	v1 := e.Group("/v1", s.auth)
 	v1.GET("/models", s.models)

@@ -122,9 +122,9 @@ func openSQLite(ctx context.Context, path string, opts Options, now func() time.
 		// FULL: a committed ledger transaction survives power loss, not
 		// only a process crash; WAL keeps that to one fsync per commit.
 		"_pragma=synchronous(FULL)",
-		// Fixed UTC text form so that stored times compare correctly as
-		// strings (see times.go).
-		"_time_format=sqlite",
+		// No _time_format: the driver's default write format is already
+		// "2006-01-02 15:04:05.999999999-07:00" (see times.go), and in
+		// glebarez/go-sqlite v1.21 setting it makes the driver skip _txlock.
 	}
 	writerDSN := path + "?" + strings.Join(append([]string{"_pragma=journal_mode(WAL)", "_txlock=immediate"}, common...), "&")
 	readerDSN := path + "?" + strings.Join(append([]string{"_pragma=query_only(1)"}, common...), "&")

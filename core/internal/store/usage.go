@@ -83,8 +83,8 @@ const (
 )
 
 type rollupKey struct {
-	gran                      string
-	bucket                    time.Time
+	gran                     string
+	bucket                   time.Time
 	project, provider, model string
 }
 

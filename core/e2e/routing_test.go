@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/oneflow-ai/oneflow/core/internal/fakeupstream"
+)
+
+// TestFallbackChain: three upstreams, the two the quality strategy ranks
+// first fail; the third answers and every attempt is reported.
+func TestFallbackChain(t *testing.T) {
+	_, ok := newUpstream(t, fakeupstream.Faults{})
+	bad1, url1 := newUpstream(t, fakeupstream.Faults{ErrorRate: 1})
+	bad2, url2 := newUpstream(t, fakeupstream.Faults{ErrorRate: 1})
+	c := startCore(t, configFor([]string{ok, url1, url2}, ""))
+	c.waitReady()
+	resp, b := c.do("POST", "/api/v1/request", map[string]any{"prompt": "Say hello", "strategy": "quality", "max_tokens": 50})
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	var out struct {
+		Output         string `json:"output"`
+		ModelUsed      string `json:"model_used"`
+		Provider       string `json:"provider"`
+		CreditsCharged string `json:"credits_charged"`
+		Attempts       []struct {
+			Provider, Model, Outcome string
+		} `json:"attempts"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	got := []string{}
+	for _, a := range out.Attempts {
+		got = append(got, a.Provider+":"+a.Outcome)
+	}
+	want := "up2:unavailable up1:unavailable up0:ok"
+	if strings.Join(got, " ") != want || out.Provider != "up0" || out.Output == "" {
+		t.Fatalf("attempts %v (want %s), body %s", got, want, b)
+	}
+	if bad1.Requests.Load() != 1 || bad2.Requests.Load() != 1 {
+		t.Fatalf("failing upstreams called %d and %d times; want once each", bad1.Requests.Load(), bad2.Requests.Load())
+	}
+	if out.CreditsCharged == "" || out.CreditsCharged == "0" {
+		t.Fatalf("credits_charged %q", out.CreditsCharged)
+	}
+}
+
+// TestStreamedAndWholeBilledAlike: the same call streamed and not streamed
+// reports the same usage and credits.
+func TestStreamedAndWholeBilledAlike(t *testing.T) {
+	_, url := newUpstream(t, fakeupstream.Faults{})
+	c := startCore(t, configFor([]string{url}, ""))
+	c.waitReady()
+	body := chatBody("gpt-4o-mini")
+	resp, b := c.do("POST", "/v1/chat/completions", body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	var whole struct {
+		Usage map[string]any `json:"usage"`
+	}
+	if err := json.Unmarshal(b, &whole); err != nil {
+		t.Fatal(err)
+	}
+	body["stream"] = true
+	body["stream_options"] = map[string]any{"include_usage": true}
+	resp, b = c.do("POST", "/v1/chat/completions", body)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %v %s", resp.StatusCode, resp.Header, b)
+	}
+	var streamed map[string]any
+	var sawDone bool
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		if line == "[DONE]" {
+			sawDone = true
+			continue
+		}
+		var ch struct {
+			Object string         `json:"object"`
+			Usage  map[string]any `json:"usage"`
+		}
+		if err := json.Unmarshal([]byte(line), &ch); err != nil {
+			t.Fatalf("bad chunk %q: %v", line, err)
+		}
+		if ch.Object != "chat.completion.chunk" {
+			t.Fatalf("chunk object %q", ch.Object)
+		}
+		if ch.Usage != nil {
+			streamed = ch.Usage
+		}
+	}
+	if !sawDone {
+		t.Fatal("stream did not end with data: [DONE]")
+	}
+	for _, k := range []string{"prompt_tokens", "completion_tokens", "total_tokens", "credits"} {
+		if whole.Usage[k] != streamed[k] {
+			t.Errorf("%s: whole %v, streamed %v", k, whole.Usage[k], streamed[k])
+		}
+	}
+}
+
+func TestErrorsInOpenAIShape(t *testing.T) {
+	_, url := newUpstream(t, fakeupstream.Faults{})
+	c := startCore(t, configFor([]string{url}, ""))
+	c.waitReady()
+	tests := []struct {
+		name   string
+		body   any
+		status int
+		code   string
+	}{
+		{"unknown model", chatBody("nope"), 404, "model_not_found"},
+		{"no messages", map[string]any{"model": "gpt-4o-mini", "messages": []any{}}, 400, "invalid_request"},
+		{"bad role", map[string]any{"model": "gpt-4o-mini", "messages": []any{map[string]any{"role": "wizard", "content": "x"}}}, 400, "invalid_request"},
+		{"bad temperature", map[string]any{"model": "gpt-4o-mini", "temperature": 7, "messages": []any{map[string]any{"role": "user", "content": "x"}}}, 400, "invalid_request"},
+		{"unknown strategy", chatBody("auto:nope"), 400, "unknown_strategy"},
+		{"not json", "{", 400, "invalid_json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var resp *http.Response
+			var b []byte
+			if s, ok := tt.body.(string); ok {
+				req, _ := http.NewRequest("POST", c.base+"/v1/chat/completions", strings.NewReader(s))
+				req.Header.Set("Authorization", "Bearer "+testKey)
+				r, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Body.Close()
+				var buf bytes.Buffer
+				_, _ = buf.ReadFrom(r.Body)
+				resp, b = r, buf.Bytes()
+			} else {
+				resp, b = c.do("POST", "/v1/chat/completions", tt.body)
+			}
+			var e struct {
+				Error struct {
+					Message string  `json:"message"`
+					Type    string  `json:"type"`
+					Code    *string `json:"code"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal(b, &e); err != nil {
+				t.Fatalf("not JSON: %s", b)
+			}
+			if resp.StatusCode != tt.status || e.Error.Code == nil || *e.Error.Code != tt.code || e.Error.Message == "" || e.Error.Type == "" {
+				t.Fatalf("got %d %s", resp.StatusCode, b)
+			}
+		})
+	}
+}
