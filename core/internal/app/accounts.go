@@ -30,5 +30,30 @@ func (h unmeteredHold) Settle(_ context.Context, o server.Outcome) int64 {
 	if err != nil {
 		return 0
 	}
+	h.a.recordOutcome(o, q)
 	return q.MicroCredits
+}
+
+// recordOutcome exports what a settled call used and cost.
+func (a *App) recordOutcome(o server.Outcome, q server.Quote) {
+	m := a.metrics
+	if m == nil || o.Target.Provider == "" {
+		return
+	}
+	m.AddTokens(o.Target.Provider, o.Target.Model, o.Usage.InputTokens, o.Usage.OutputTokens)
+	if q.Unpriced {
+		m.UnpricedRequest(o.Target.Provider, o.Target.Model)
+		return
+	}
+	m.AddCreditsCharged(o.Target.Provider, o.Target.Model, q.MicroCredits)
+	// The estimate is what OneFlow's own token count would have cost with
+	// the same output: the ratio isolates drift in counting, not in the
+	// max_tokens a client asked for.
+	if o.EstimatedInputTokens > 0 && !o.Estimated {
+		u := o.Usage
+		u.InputTokens = o.EstimatedInputTokens
+		if est, err := (backend{a}).Quote(o.Target, u); err == nil {
+			m.ObserveEstimate(o.Target.Provider, o.Target.Model, est.MicroCredits, q.MicroCredits)
+		}
+	}
 }

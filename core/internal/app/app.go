@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/oneflow-ai/oneflow/core/internal/apidocs"
 	"github.com/oneflow-ai/oneflow/core/internal/breaker"
@@ -27,6 +30,7 @@ import (
 	"github.com/oneflow-ai/oneflow/core/internal/pricing"
 	"github.com/oneflow-ai/oneflow/core/internal/routing"
 	"github.com/oneflow-ai/oneflow/core/internal/server"
+	"github.com/oneflow-ai/oneflow/core/internal/telemetry"
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 )
 
@@ -45,6 +49,9 @@ type App struct {
 	reloadMu sync.Mutex
 	adminKey string
 	accounts accounts
+
+	shared  *shared
+	metrics *telemetry.Metrics
 
 	breakersMu      sync.Mutex
 	breakers        *breaker.Set
@@ -79,15 +86,20 @@ func (a *App) Reload(ctx context.Context) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		a.log.Error("reload refused: config invalid; keeping the running config", "err", err)
+		a.reloadFailed()
 		return err
 	}
 	g, err := a.build(ctx, cfg, true)
 	if err != nil {
 		a.log.Error("reload refused: plugins failed to start; keeping the running config", "err", err)
+		a.reloadFailed()
 		return err
 	}
 	old := a.cur.Swap(g)
 	a.log.Info("config reloaded", "generation", g.id)
+	if a.metrics != nil {
+		a.metrics.Reloaded(true, uint64(g.id))
+	}
 	if old != nil {
 		old.retire(cfg.Server.ShutdownTimeout, a.log)
 	}
@@ -167,7 +179,7 @@ func (b backend) Reload(ctx context.Context) error { return b.a.Reload(ctx) }
 
 func (b backend) Authenticate(_ context.Context, key string) (*server.Principal, error) {
 	if b.a.adminKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(b.a.adminKey)) == 1 {
-		return &server.Principal{KeyID: "admin", Project: "default", Role: "admin", Admin: true}, nil
+		return &server.Principal{Project: "default", Role: "admin", Admin: true, Bootstrap: true}, nil
 	}
 	return nil, errors.New("unknown key")
 }
@@ -193,6 +205,8 @@ func (b backend) FormatUSD(mc int64) string {
 }
 
 func (b backend) Tokens() server.TokenCounter { return tokenCounter{b.a} }
+
+func (b backend) Governance() *server.Governance { return b.a.cur.Load().governance }
 
 // tokenCounter counts with the model's tokenizer when the config names
 // one, else with the documented approximation (see package pricing).
@@ -254,20 +268,35 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 	if err := a.ensureAdminKey(cfg); err != nil {
 		return err
 	}
+	if a.shared, err = newShared(cfg); err != nil {
+		return err
+	}
+	defer a.shared.close()
+	docs, err := apidocs.New()
+	if err != nil {
+		return fmt.Errorf("load the embedded API document: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if a.metrics, err = telemetry.NewMetrics(reg); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	a.pluginOpts.OnState = func(name string, st plugins.State) { a.metrics.SetPluginUp(name, st == plugins.StateServing) }
+	a.pluginOpts.OnRestart = a.metrics.PluginRestarted
+
 	g, err := a.build(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
 	a.cur.Store(g)
 	defer func() { a.cur.Load().retire(cfg.Server.ShutdownTimeout, a.log) }()
+	a.metrics.SetConfigGeneration(uint64(g.id))
 
-	docs, err := apidocs.New()
-	if err != nil {
-		return fmt.Errorf("load the embedded API document: %w", err)
-	}
 	h := server.New(server.Options{
-		Docs:    docs,
-		Backend: backend{a}, Log: a.log, BodyLimit: cfg.Server.BodyLimit,
+		Docs:        docs,
+		Metrics:     telemetry.Handler(a.gathererWithBreakers(reg)),
+		ObserveHTTP: a.metrics.ObserveHTTP,
+		Backend:     backend{a}, Log: a.log, BodyLimit: cfg.Server.BodyLimit,
 		FormatCredits: pricing.FormatCredits, DefaultMaxTokens: defaultMaxTokens,
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
@@ -303,4 +332,26 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 			return nil
 		}
 	}
+}
+
+func (a *App) reloadFailed() {
+	if a.metrics != nil {
+		a.metrics.Reloaded(false, uint64(a.cur.Load().id))
+	}
+}
+
+// gathererWithBreakers refreshes the breaker gauges at scrape time: an
+// open breaker turns half-open only when someone looks (see breaker).
+func (a *App) gathererWithBreakers(reg *prometheus.Registry) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		a.breakersMu.Lock()
+		b := a.breakers
+		a.breakersMu.Unlock()
+		if b != nil {
+			for _, st := range b.Snapshot() {
+				a.metrics.SetBreakerState(st.Provider, st.Model, telemetry.BreakerState(st.State))
+			}
+		}
+		return reg.Gather()
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/oneflow-ai/oneflow/core/internal/plugins"
 	"github.com/oneflow-ai/oneflow/core/internal/pricing"
 	"github.com/oneflow-ai/oneflow/core/internal/retry"
+	"github.com/oneflow-ai/oneflow/core/internal/server"
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 )
 
@@ -25,6 +26,8 @@ type generation struct {
 	plugins *plugins.Set
 	prices  *pricing.Table
 	snap    *gateway.Snapshot
+	// governance is this generation's limits on the process's backends.
+	governance *server.Governance
 
 	// refs counts requests holding this generation; retire waits for zero
 	// before stopping its plugins, so no request loses its plugin mid-way.
@@ -102,7 +105,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config, strict bool) (*gene
 	if err != nil {
 		log.Error("some plugins failed to start; they will be retried", "err", err)
 	}
-	g := &generation{id: id, cfg: cfg, plugins: set, prices: priceTable(cfg)}
+	g := &generation{id: id, cfg: cfg, plugins: set, prices: priceTable(cfg), governance: a.governance(cfg)}
 	strategies := make(map[string]config.Strategy, len(cfg.Strategies))
 	for _, s := range cfg.Strategies {
 		strategies[s.Name] = s
@@ -113,6 +116,20 @@ func (a *App) build(ctx context.Context, cfg *config.Config, strict bool) (*gene
 		StrategyTimeout: cfg.Routing.StrategyTimeout, MaxFallbacks: cfg.Routing.MaxFallbacks,
 		Unconfigured: unconf, Stats: a.stats, Estimate: g.estimate, Log: log,
 		Breakers: a.breakersFor(cfg.Breaker),
+		OnAttempt: func(t gateway.Target, took time.Duration, err error) {
+			if a.metrics == nil {
+				return
+			}
+			a.metrics.ObserveProviderCall(t.Provider, t.Model, took)
+			if err != nil {
+				a.metrics.ProviderError(t.Provider, provider.KindOf(err))
+			}
+		},
+		OnFallback: func() {
+			if a.metrics != nil {
+				a.metrics.Fallback()
+			}
+		},
 		Retry: retry.Policy{
 			MaxAttempts: cfg.Retry.MaxAttempts, BaseDelay: cfg.Retry.BaseDelay,
 			MaxDelay: cfg.Retry.MaxDelay, Deadline: cfg.Retry.Deadline,

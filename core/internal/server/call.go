@@ -28,7 +28,8 @@ type call struct {
 	plan     *gateway.Plan
 	hold     Hold
 	start    time.Time
-	estimate int64
+	inTokens int64
+	reserved int64
 }
 
 // begin resolves model into a plan, drops targets that cannot be priced,
@@ -36,28 +37,27 @@ type call struct {
 // largest usage the call may incur. On failure the error response has been
 // written and ok is false; otherwise the caller must call end exactly once.
 func (s *server) begin(c *gin.Context, snap *gateway.Snapshot, model string, f gateway.Features, maxUsage func(gateway.Target) Usage) (*call, bool) {
-	start := time.Now()
+	start := startOf(c)
+	if !s.tokenLimit(c, f.InputTokens+f.OutputTokens) {
+		return nil, false
+	}
 	plan, err := snap.Resolve(c.Request.Context(), model, f)
 	if err != nil {
 		writeGatewayError(c, err)
 		return nil, false
 	}
 	var (
-		kept      []gateway.Target
-		worst     int64
-		firstErr  error
-		estimate0 int64
+		kept     []gateway.Target
+		worst    int64
+		firstErr error
 	)
-	for i, t := range plan.Targets {
+	for _, t := range plan.Targets {
 		q, err := s.o.Backend.Quote(t, maxUsage(t))
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
 			continue
-		}
-		if i == 0 || len(kept) == 0 {
-			estimate0 = q.MicroCredits
 		}
 		worst = max(worst, q.MicroCredits)
 		kept = append(kept, t)
@@ -78,7 +78,7 @@ func (s *server) begin(c *gin.Context, snap *gateway.Snapshot, model string, f g
 			"the credit balance cannot be checked right now; retry shortly", "")
 		return nil, false
 	}
-	return &call{s: s, c: c, snap: snap, plan: plan, hold: hold, start: start, estimate: estimate0}, true
+	return &call{s: s, c: c, snap: snap, plan: plan, hold: hold, start: start, inTokens: f.InputTokens, reserved: worst}, true
 }
 
 // end settles the hold and returns the micro-credits charged. It runs on a
@@ -88,7 +88,8 @@ func (k *call) end(t gateway.Target, u Usage, estimated bool, attempts []gateway
 	defer cancel()
 	return k.hold.Settle(ctx, Outcome{
 		Target: t, Strategy: k.plan.Strategy, Usage: u, Estimated: estimated,
-		EstimatedMicroCredits: k.estimate, Attempts: attempts, Status: status, Latency: time.Since(k.start),
+		EstimatedInputTokens: k.inTokens, MaxMicroCredits: k.reserved,
+		Attempts: attempts, Status: status, Latency: time.Since(k.start),
 	})
 }
 

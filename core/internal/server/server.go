@@ -43,6 +43,8 @@ type Backend interface {
 	FormatUSD(microCredits int64) string
 	// Tokens counts tokens before a call.
 	Tokens() TokenCounter
+	// Governance is the current generation's limits and replay store.
+	Governance() *Governance
 }
 
 // Quote is a priced usage.
@@ -66,11 +68,15 @@ type Outcome struct {
 	Usage    Usage
 	// Estimated is true when usage was counted by OneFlow because the
 	// vendor did not report it (a stream cut short).
-	Estimated             bool
-	EstimatedMicroCredits int64
-	Attempts              []gateway.Attempt
-	Status                int
-	Latency               time.Duration
+	Estimated bool
+	// EstimatedInputTokens is what OneFlow counted before the call; set
+	// against the vendor's count it shows drifting estimates.
+	EstimatedInputTokens int64
+	// MaxMicroCredits is what the hold reserved for the plan.
+	MaxMicroCredits int64
+	Attempts        []gateway.Attempt
+	Status          int
+	Latency         time.Duration
 }
 
 // TokenCounter counts tokens for a model before the call.
@@ -88,9 +94,23 @@ type Usage struct {
 // Principal is an authenticated caller.
 type Principal struct {
 	KeyID   string
+	UserID  string
 	Project string
 	Role    string
 	Admin   bool
+	// Bootstrap is the admin key from the config: exempt from limits.
+	Bootstrap bool
+}
+
+// scope partitions idempotency keys so callers never see each other's.
+func (p *Principal) scope() string {
+	switch {
+	case p.KeyID != "":
+		return "key:" + p.KeyID
+	case p.UserID != "":
+		return "user:" + p.UserID
+	}
+	return "project:" + p.Project
 }
 
 // Options configure the HTTP layer.
@@ -100,6 +120,10 @@ type Options struct {
 	BodyLimit int64
 	// FormatCredits renders micro-credits as an exact decimal string.
 	FormatCredits func(int64) string
+	// Metrics serves /metrics; nil leaves it out.
+	Metrics http.Handler
+	// ObserveHTTP records each request under its route template.
+	ObserveHTTP func(method, route string, status int, d time.Duration)
 	// Docs serves /openapi.json, /docs and /redoc; nil leaves them out.
 	Docs *apidocs.Docs
 	// DefaultMaxTokens bounds the output a credit hold assumes when a
@@ -113,7 +137,7 @@ func New(o Options) http.Handler {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	s := &server{o: o, log: o.Log}
-	e.Use(s.recovery, s.requestID, securityHeaders, s.bodyLimit)
+	e.Use(s.observe, s.recovery, s.requestID, securityHeaders, s.bodyLimit)
 	e.NoRoute(func(c *gin.Context) {
 		abortError(c, http.StatusNotFound, typeNotFound, "route_not_found", "no route "+c.Request.Method+" "+c.Request.URL.Path, "")
 	})
@@ -123,6 +147,9 @@ func New(o Options) http.Handler {
 
 	e.GET("/health", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/ready", s.ready)
+	if o.Metrics != nil {
+		e.GET("/metrics", gin.WrapH(o.Metrics))
+	}
 	if d := o.Docs; d != nil {
 		e.GET(apidocs.SpecPath, gin.WrapH(d.SpecHandler()))
 		for _, p := range []string{apidocs.SwaggerUIPath, apidocs.ReDocPath} {
@@ -137,14 +164,14 @@ func New(o Options) http.Handler {
 		}
 	}
 
-	v1 := e.Group("/v1", s.auth)
+	v1 := e.Group("/v1", s.auth, s.rateLimit, s.idempotent)
 	v1.GET("/models", s.models)
 	v1.POST("/chat/completions", s.chatCompletions)
 	v1.POST("/embeddings", s.embeddings)
 	v1.POST("/images/generations", s.images)
 	v1.POST("/audio/speech", s.speech)
 
-	api := e.Group("/api/v1", s.auth)
+	api := e.Group("/api/v1", s.auth, s.rateLimit, s.idempotent)
 	api.GET("/plugins", s.plugins)
 	api.POST("/estimate", s.estimate)
 	api.POST("/request", s.request)
@@ -158,6 +185,22 @@ type server struct {
 	log hclog.Logger
 }
 
+// observe records every request under its route template, never the raw
+// path, so label cardinality stays bounded.
+func (s *server) observe(c *gin.Context) {
+	if s.o.ObserveHTTP == nil {
+		c.Next()
+		return
+	}
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	s.o.ObserveHTTP(c.Request.Method, route, c.Writer.Status(), time.Since(start))
+}
+
 const requestIDHeader = "X-Request-ID"
 
 // requestID accepts a sane client-supplied X-Request-ID or makes one.
@@ -169,6 +212,7 @@ func (s *server) requestID(c *gin.Context) {
 		id = hex.EncodeToString(b[:])
 	}
 	c.Set("request_id", id)
+	c.Set("start", time.Now())
 	c.Header(requestIDHeader, id)
 	c.Next()
 }
@@ -187,6 +231,14 @@ func validRequestID(id string) bool {
 }
 
 func requestIDOf(c *gin.Context) string { return c.GetString("request_id") }
+
+// startOf is when the request arrived, for the gateway's own time.
+func startOf(c *gin.Context) time.Time {
+	if t, ok := c.Get("start"); ok {
+		return t.(time.Time)
+	}
+	return time.Now()
+}
 
 func securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()

@@ -146,11 +146,15 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 
 // CreateProject inserts a limited project with a zero balance; credits
 // arrive through TopUp so that the ledger explains every balance. A taken
-// name returns ErrConflict.
+// name returns ErrConflict; the name "default" is reserved.
 func (s *Store) CreateProject(ctx context.Context, name string) (Project, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return Project{}, fmt.Errorf("create project: empty name: %w", ErrInvalidArgument)
+	}
+	if name == DefaultProjectName {
+		// Reserved for EnsureDefaultProject, which makes it unlimited.
+		return Project{}, fmt.Errorf("create project: name %q is reserved: %w", name, ErrInvalidArgument)
 	}
 	now := s.stamp()
 	row := projectRow{ID: newID("prj", now), Name: name, CreatedAt: now}

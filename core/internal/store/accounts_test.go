@@ -60,6 +60,9 @@ func TestUsersAndProjects(t *testing.T) {
 		if _, err := s.CreateProject(ctx, "research"); !errors.Is(err, ErrConflict) {
 			t.Fatalf("duplicate project name err = %v, want ErrConflict", err)
 		}
+		if _, err := s.CreateProject(ctx, DefaultProjectName); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("reserved project name err = %v, want ErrInvalidArgument", err)
+		}
 		if _, err := s.CreateProject(ctx, ""); !errors.Is(err, ErrInvalidArgument) {
 			t.Fatalf("empty project name err = %v, want ErrInvalidArgument", err)
 		}

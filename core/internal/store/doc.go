@@ -16,7 +16,8 @@
 // (times.go explains why that matters on SQLite), BOOLEAN, and
 // INSERT ... ON CONFLICT ... DO UPDATE. On PostgreSQL, Migrate holds an
 // advisory lock derived from the current schema, so replicas that start
-// together migrate one at a time.
+// together migrate one at a time; on SQLite an flock on
+// "<path>-migrate.lock" does the same for processes sharing the file.
 //
 // # SQLite: one writer
 //

@@ -57,9 +57,9 @@ type Hold struct {
 	CreatedAt          time.Time
 }
 
-// Settlement reports how a hold was closed by Settle. Held = Charged +
-// Refunded - (Charged beyond Held, taken from the balance); WrittenOff is
-// usage that was reported but could not be charged.
+// Settlement reports how Settle closed a hold. Charged + Refunded equals
+// Held plus whatever overshoot was taken from the balance; WrittenOff is
+// reported usage that could not be charged (actual = Charged + WrittenOff).
 type Settlement struct {
 	RequestID              string
 	ProjectID              string
@@ -241,9 +241,8 @@ func (s *Store) Reserve(ctx context.Context, projectID, requestID string, amount
 
 // claimHold deletes the open hold of requestID and returns it, or
 // ErrHoldNotFound. Deleting first (rather than reading) makes two
-// concurrent closers race on the row: exactly one gets it. Only non-time
-// columns are returned: SQLite reports no declared type for RETURNING
-// columns, so times would come back as bare text.
+// concurrent closers race on the row: exactly one gets it. DELETE ...
+// RETURNING is supported by PostgreSQL and by SQLite since 3.35.
 func claimHold(tx *gorm.DB, requestID string, expiredBefore *time.Time) (holdRow, error) {
 	var rows []holdRow
 	q := "DELETE FROM holds WHERE request_id = ? RETURNING request_id, project_id, amount_micro_credits"
@@ -362,7 +361,7 @@ func (s *Store) ReapExpired(ctx context.Context, now time.Time) (int, error) {
 	reaped := 0
 	for {
 		var ids []string
-		if err := s.wdb.WithContext(ctx).Model(&holdRow{}).Where("expires_at < ?", now).
+		if err := s.read(ctx).Model(&holdRow{}).Where("expires_at < ?", now).
 			Order("expires_at").Limit(reapBatch).Pluck("request_id", &ids).Error; err != nil {
 			return reaped, dbErr("list expired holds", err)
 		}
@@ -410,8 +409,8 @@ func (s *Store) GetHold(ctx context.Context, requestID string) (Hold, error) {
 	return rows[0].hold(), nil
 }
 
-// LedgerEntriesForRequest returns every entry written for requestID, in
-// order; for support and audits.
+// LedgerEntriesForRequest returns every entry written for requestID,
+// ordered by id (creation time to the millisecond); for support and audits.
 func (s *Store) LedgerEntriesForRequest(ctx context.Context, requestID string) ([]LedgerEntry, error) {
 	var rows []ledgerRow
 	if err := s.read(ctx).Where("request_id = ?", requestID).Order("id").Find(&rows).Error; err != nil {
@@ -438,12 +437,13 @@ func (e *LedgerError) Error() string {
 // balance equals the sum of its account's entries; every open hold's amount
 // equals its account's sum, and every closed hold's account sums to zero.
 // It returns a *LedgerError listing what disagrees. It scans the whole
-// ledger, so it is for audits and tests, not for the request path. Run it
-// on a quiet database: it reads in one transaction, which is a consistent
-// snapshot on PostgreSQL (REPEATABLE READ) and on SQLite.
+// ledger, so it is for audits and tests, not for the request path. It reads
+// in one read-only transaction, a consistent snapshot on PostgreSQL
+// (REPEATABLE READ) and on SQLite (WAL), so it may run while traffic flows
+// and never blocks writers.
 func (s *Store) VerifyLedger(ctx context.Context) error {
 	var problems []string
-	err := s.write(ctx, func(tx *gorm.DB) error {
+	err := s.read(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.dialect == DialectPostgres {
 			if err := tx.Exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").Error; err != nil {
 				return dbErr("set snapshot isolation", err)

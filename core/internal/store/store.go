@@ -82,6 +82,9 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 			// transaction; gorm's implicit one per write is pure overhead.
 			SkipDefaultTransaction: true,
 			TranslateError:         true,
+			// Open pings itself, with the caller's ctx; gorm's own ping
+			// ignores it.
+			DisableAutomaticPing: true,
 			// gorm's default logger prints to stdout, which plugins and the
 			// CLI must keep clean; errors are returned instead.
 			Logger:  logger.Discard,

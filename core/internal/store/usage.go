@@ -32,7 +32,7 @@ type UsageRecord struct {
 	EstimatedMicroCredits int64
 	ChargedMicroCredits   int64
 	LatencyMS             int64
-	Status                string // UsageStatusOK or an error class
+	Status                string // UsageStatusOK (also assumed when empty) or an error class
 	Attempts              int
 	PriceVersion          string
 	Unpriced              bool
