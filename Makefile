@@ -10,6 +10,8 @@ TEST_FLAGS ?= -race -count=1 -timeout 20m
 
 .PHONY: all build run test lint proto proto-check bench fuzz cover clean tools
 
+-include make/ops.mk
+
 all: build
 
 build: ## core into ./bin, every plugin into ./bin/plugins

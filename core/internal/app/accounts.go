@@ -2,40 +2,66 @@ package app
 
 import (
 	"context"
+	"errors"
+	"net/http"
 
+	"github.com/oneflow-ai/oneflow/core/internal/pricing"
 	"github.com/oneflow-ai/oneflow/core/internal/server"
 )
 
-// accounts reserves and settles credits. Until a store is configured the
-// core runs with an unlimited in-memory account: calls are priced and the
-// price reported, but no balance is kept.
-type accounts interface {
-	Reserve(ctx context.Context, p *server.Principal, requestID string, maxMicroCredits int64) (server.Hold, error)
+// meteredHold prices a finished call, settles the account hold with that
+// amount and records the call's usage and metrics.
+type meteredHold struct {
+	a         *App
+	p         *server.Principal
+	requestID string
+	hold      server.AccountHold
 }
 
-type unmetered struct{ a *App }
-
-func (u unmetered) Reserve(context.Context, *server.Principal, string, int64) (server.Hold, error) {
-	return unmeteredHold{u.a}, nil
-}
-
-type unmeteredHold struct{ a *App }
-
-// Settle prices the outcome; nothing is debited.
-func (h unmeteredHold) Settle(_ context.Context, o server.Outcome) int64 {
-	if o.Target.Provider == "" {
-		return 0
+func (h *meteredHold) Settle(ctx context.Context, o server.Outcome) int64 {
+	var q server.Quote
+	if o.Target.Provider != "" {
+		var err error
+		q, err = (backend{h.a}).Quote(o.Target, o.Usage)
+		if err != nil && !errors.Is(err, pricing.ErrUnpriced) {
+			h.a.log.Error("cannot price a finished call; charging nothing", "request_id", h.requestID, "provider", o.Target.Provider, "model", o.Target.Model, "err", err)
+		}
 	}
-	q, err := backend{h.a}.Quote(o.Target, o.Usage)
+	rec := server.UsageRecord{
+		RequestID: h.requestID, UserID: h.p.UserID, ProjectID: h.p.Project, KeyID: h.p.KeyID,
+		Provider: o.Target.Provider, Model: o.Target.Model, Strategy: o.Strategy,
+		InputTokens: o.Usage.InputTokens, OutputTokens: o.Usage.OutputTokens,
+		LatencyMS: o.Latency.Milliseconds(), Status: statusClass(o.Status), Attempts: len(o.Attempts),
+		PriceVersion: q.PriceVersion, Unpriced: q.Unpriced,
+	}
+	if est, err := (backend{h.a}).Quote(o.Target, server.Usage{InputTokens: o.EstimatedInputTokens, OutputTokens: o.Usage.OutputTokens}); err == nil && o.Target.Provider != "" {
+		rec.EstimatedMicroCredits = est.MicroCredits
+	}
+	charged, err := h.hold.Settle(ctx, q.MicroCredits, rec)
 	if err != nil {
-		return 0
+		h.a.log.Error("settling credits failed; the hold expires and is reaped", "request_id", h.requestID, "err", err)
 	}
-	h.a.recordOutcome(o, q)
-	return q.MicroCredits
+	h.a.recordOutcome(o, q, charged)
+	return charged
+}
+
+// statusClass names an HTTP status for usage records.
+func statusClass(status int) string {
+	switch {
+	case status == http.StatusOK:
+		return "ok"
+	case status == 499:
+		return "canceled"
+	case status >= 500:
+		return "upstream_error"
+	case status >= 400:
+		return "client_error"
+	}
+	return "ok"
 }
 
 // recordOutcome exports what a settled call used and cost.
-func (a *App) recordOutcome(o server.Outcome, q server.Quote) {
+func (a *App) recordOutcome(o server.Outcome, q server.Quote, charged int64) {
 	m := a.metrics
 	if m == nil || o.Target.Provider == "" {
 		return
@@ -45,7 +71,7 @@ func (a *App) recordOutcome(o server.Outcome, q server.Quote) {
 		m.UnpricedRequest(o.Target.Provider, o.Target.Model)
 		return
 	}
-	m.AddCreditsCharged(o.Target.Provider, o.Target.Model, q.MicroCredits)
+	m.AddCreditsCharged(o.Target.Provider, o.Target.Model, charged)
 	// The estimate is what OneFlow's own token count would have cost with
 	// the same output: the ratio isolates drift in counting, not in the
 	// max_tokens a client asked for.

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -48,7 +46,7 @@ type App struct {
 	cur      atomic.Pointer[generation]
 	reloadMu sync.Mutex
 	adminKey string
-	accounts accounts
+	accounts server.Accounts
 
 	shared  *shared
 	metrics *telemetry.Metrics
@@ -177,13 +175,6 @@ func (b backend) Ready() (bool, map[string]string) {
 
 func (b backend) Reload(ctx context.Context) error { return b.a.Reload(ctx) }
 
-func (b backend) Authenticate(_ context.Context, key string) (*server.Principal, error) {
-	if b.a.adminKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(b.a.adminKey)) == 1 {
-		return &server.Principal{Project: "default", Role: "admin", Admin: true, Bootstrap: true}, nil
-	}
-	return nil, errors.New("unknown key")
-}
-
 func (b backend) Quote(t gateway.Target, u server.Usage) (server.Quote, error) {
 	g := b.a.cur.Load()
 	c, err := g.prices.Cost(t.Provider, t.Model, pricing.Usage{
@@ -197,7 +188,11 @@ func (b backend) Quote(t gateway.Target, u server.Usage) (server.Quote, error) {
 }
 
 func (b backend) Reserve(ctx context.Context, p *server.Principal, requestID string, maxMicroCredits int64) (server.Hold, error) {
-	return b.a.accounts.Reserve(ctx, p, requestID, maxMicroCredits)
+	h, err := b.a.accounts.Reserve(ctx, p, requestID, maxMicroCredits)
+	if err != nil {
+		return nil, err
+	}
+	return &meteredHold{a: b.a, p: p, requestID: requestID, hold: h}, nil
 }
 
 func (b backend) FormatUSD(mc int64) string {
@@ -298,6 +293,7 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 		ObserveHTTP: a.metrics.ObserveHTTP,
 		Backend:     backend{a}, Log: a.log, BodyLimit: cfg.Server.BodyLimit,
 		FormatCredits: pricing.FormatCredits, DefaultMaxTokens: defaultMaxTokens,
+		Accounts: a.accounts, ParseCredits: pricing.ParseCredits,
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

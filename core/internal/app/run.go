@@ -141,7 +141,7 @@ func serve(ctx context.Context, cfgPath string, stderr io.Writer) error {
 		stats: routing.NewStats(), counter: pricing.NewCounter(),
 		pluginOpts: plugins.Options{},
 	}
-	a.accounts = unmetered{a}
+	a.accounts = bootstrapAccounts{a}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	// A buffer of one collapses a burst of SIGHUPs into one pending reload.

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/oneflow-ai/oneflow/core/internal/apidocs"
+	"github.com/oneflow-ai/oneflow/core/internal/auth"
 	"github.com/oneflow-ai/oneflow/core/internal/gateway"
 	"github.com/oneflow-ai/oneflow/core/internal/plugins"
 	"github.com/oneflow-ai/oneflow/sdk/provider"
@@ -30,8 +31,6 @@ type Backend interface {
 	Ready() (bool, map[string]string)
 	// Reload re-reads the config and swaps in a new generation.
 	Reload(ctx context.Context) error
-	// Authenticate resolves an API key to a principal.
-	Authenticate(ctx context.Context, key string) (*Principal, error)
 	// Quote prices usage on a target in micro-credits. It fails with an
 	// error wrapping pricing.ErrUnpriced for a model without a price unless
 	// unpriced models are allowed, in which case Quote.Unpriced is set.
@@ -120,6 +119,10 @@ type Options struct {
 	BodyLimit int64
 	// FormatCredits renders micro-credits as an exact decimal string.
 	FormatCredits func(int64) string
+	// Accounts authenticates callers and serves the admin and usage API.
+	Accounts Accounts
+	// ParseCredits reads an exact decimal amount of credits.
+	ParseCredits func(string) (int64, error)
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	// ObserveHTTP records each request under its route template.
@@ -136,7 +139,7 @@ func New(o Options) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	s := &server{o: o, log: o.Log}
+	s := &server{o: o, log: o.Log, routes: auth.NewRouteTable()}
 	e.Use(s.observe, s.recovery, s.requestID, securityHeaders, s.bodyLimit)
 	e.NoRoute(func(c *gin.Context) {
 		abortError(c, http.StatusNotFound, typeNotFound, "route_not_found", "no route "+c.Request.Method+" "+c.Request.URL.Path, "")
@@ -164,25 +167,52 @@ func New(o Options) http.Handler {
 		}
 	}
 
-	v1 := e.Group("/v1", s.auth, s.rateLimit, s.idempotent)
-	v1.GET("/models", s.models)
-	v1.POST("/chat/completions", s.chatCompletions)
-	v1.POST("/embeddings", s.embeddings)
-	v1.POST("/images/generations", s.images)
-	v1.POST("/audio/speech", s.speech)
-
-	api := e.Group("/api/v1", s.auth, s.rateLimit, s.idempotent)
-	api.GET("/plugins", s.plugins)
-	api.POST("/estimate", s.estimate)
-	api.POST("/request", s.request)
-	admin := api.Group("/admin", s.requireAdmin)
-	admin.POST("/reload", s.reload)
+	// Every authenticated route is in auth's route table, which says what
+	// permission it needs; a route missing there is refused (authorize).
+	handlers := map[string]gin.HandlerFunc{
+		"GET /v1/models":                          s.models,
+		"POST /v1/chat/completions":               s.chatCompletions,
+		"POST /v1/embeddings":                     s.embeddings,
+		"POST /v1/images/generations":             s.images,
+		"POST /v1/audio/speech":                   s.speech,
+		"POST /api/v1/estimate":                   s.estimate,
+		"POST /api/v1/request":                    s.request,
+		"GET /api/v1/usage":                       s.usage,
+		"GET /api/v1/usage/summary":               s.usageSummary,
+		"GET /api/v1/plugins":                     s.plugins,
+		"GET /api/v1/providers":                   s.providers,
+		"POST /api/v1/admin/reload":               s.reload,
+		"GET /api/v1/admin/users":                 s.listUsers,
+		"POST /api/v1/admin/users":                s.createUser,
+		"GET /api/v1/admin/projects":              s.listProjects,
+		"POST /api/v1/admin/projects":             s.createProject,
+		"GET /api/v1/admin/projects/:id":          s.getProject,
+		"POST /api/v1/admin/projects/:id/credits": s.topUp,
+		"POST /api/v1/admin/projects/:id/members": s.addMember,
+		"GET /api/v1/admin/keys":                  s.listKeys,
+		"POST /api/v1/admin/keys":                 s.createKey,
+		"POST /api/v1/admin/keys/:id/rotate":      s.rotateKey,
+		"POST /api/v1/admin/keys/:id/revoke":      s.revokeKey,
+	}
+	public := map[string]gin.HandlerFunc{
+		"POST /api/v1/auth/token":   s.issueTokens,
+		"POST /api/v1/auth/refresh": s.refreshTokens,
+	}
+	for route, h := range public {
+		method, path, _ := strings.Cut(route, " ")
+		e.Handle(method, path, h)
+	}
+	for route, h := range handlers {
+		method, path, _ := strings.Cut(route, " ")
+		e.Handle(method, path, s.auth, s.authorize, s.rateLimit, s.idempotent, h)
+	}
 	return e
 }
 
 type server struct {
-	o   Options
-	log hclog.Logger
+	o      Options
+	log    hclog.Logger
+	routes *auth.RouteTable
 }
 
 // observe records every request under its route template, never the raw
@@ -295,7 +325,7 @@ func (s *server) auth(c *gin.Context) {
 		abortError(c, http.StatusUnauthorized, typeAuth, "missing_api_key", "no API key: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'", "")
 		return
 	}
-	p, err := s.o.Backend.Authenticate(c.Request.Context(), key)
+	p, err := s.o.Accounts.Authenticate(c.Request.Context(), key)
 	if err != nil || p == nil {
 		abortError(c, http.StatusUnauthorized, typeAuth, "invalid_api_key", "invalid API key", "")
 		return
@@ -310,9 +340,17 @@ func principalOf(c *gin.Context) *Principal {
 	return pr
 }
 
-func (s *server) requireAdmin(c *gin.Context) {
-	if p := principalOf(c); p == nil || !p.Admin {
-		abortError(c, http.StatusForbidden, typePermission, "forbidden", "this route needs the admin role", "")
+// authorize checks the principal's role against the permission the route
+// table gives the route.
+func (s *server) authorize(c *gin.Context) {
+	p := principalOf(c)
+	r, ok := s.routes.Lookup(c.Request.Method, c.FullPath())
+	if !ok || p == nil || !auth.Allowed(auth.Role(p.Role), r.Permission) {
+		role := "none"
+		if p != nil {
+			role = p.Role
+		}
+		abortError(c, http.StatusForbidden, typePermission, "forbidden", "the "+role+" role may not call "+c.Request.Method+" "+c.FullPath(), "")
 		return
 	}
 	c.Next()

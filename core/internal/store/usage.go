@@ -88,18 +88,21 @@ type rollupKey struct {
 	project, provider, model string
 }
 
-// rollupConflict adds a batch's counts to existing rollup rows. The
+// rollupUpsert adds a batch's counts to existing rollup rows. The
 // qualified "usage_rollups.x + excluded.x" form is accepted by both SQLite
 // and PostgreSQL.
-var rollupConflict = clause.OnConflict{
-	Columns: []clause.Column{{Name: "granularity"}, {Name: "bucket_start"}, {Name: "project_id"}, {Name: "provider"}, {Name: "model"}},
-	DoUpdates: clause.Assignments(map[string]any{
-		"requests":              gorm.Expr("usage_rollups.requests + excluded.requests"),
-		"errors":                gorm.Expr("usage_rollups.errors + excluded.errors"),
-		"input_tokens":          gorm.Expr("usage_rollups.input_tokens + excluded.input_tokens"),
-		"output_tokens":         gorm.Expr("usage_rollups.output_tokens + excluded.output_tokens"),
-		"charged_micro_credits": gorm.Expr("usage_rollups.charged_micro_credits + excluded.charged_micro_credits"),
-	}),
+func rollupUpsert() clause.OnConflict {
+	add := func(col string) any { return gorm.Expr("usage_rollups." + col + " + excluded." + col) }
+	return clause.OnConflict{
+		Columns: []clause.Column{{Name: "granularity"}, {Name: "bucket_start"}, {Name: "project_id"}, {Name: "provider"}, {Name: "model"}},
+		DoUpdates: clause.Assignments(map[string]any{
+			"requests":              add("requests"),
+			"errors":                add("errors"),
+			"input_tokens":          add("input_tokens"),
+			"output_tokens":         add("output_tokens"),
+			"charged_micro_credits": add("charged_micro_credits"),
+		}),
+	}
 }
 
 // usageInsertBatch keeps one INSERT's bind parameters (18 per record) far
@@ -162,7 +165,7 @@ func (s *Store) InsertUsage(ctx context.Context, recs []UsageRecord) error {
 		if err := tx.CreateInBatches(&rows, usageInsertBatch).Error; err != nil {
 			return dbErr("insert usage records", err)
 		}
-		if err := tx.Clauses(rollupConflict).CreateInBatches(&rollups, usageInsertBatch).Error; err != nil {
+		if err := tx.Clauses(rollupUpsert()).CreateInBatches(&rollups, usageInsertBatch).Error; err != nil {
 			return dbErr("upsert usage rollups", err)
 		}
 		return nil
