@@ -6,7 +6,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
 
+	"google.golang.org/grpc"
+
 	"github.com/oneflow-ai/oneflow/sdk/internal/handshake"
+	"github.com/oneflow-ai/oneflow/sdk/internal/tracing"
 )
 
 // LoggerSetter is implemented by providers that want the sdk's logger. The
@@ -26,6 +29,8 @@ func Serve(p Provider) {
 		Output:     os.Stderr,
 		JSONFormat: true,
 	})
+	tp, flush := tracing.Setup()
+	defer flush()
 	if ls, ok := p.(LoggerSetter); ok {
 		ls.SetLogger(log)
 	}
@@ -34,7 +39,9 @@ func Serve(p Provider) {
 		Plugins: plugin.PluginSet{
 			handshake.ProviderPluginName: &GRPCPlugin{Impl: p, Logger: log},
 		},
-		GRPCServer: plugin.DefaultGRPCServer,
-		Logger:     log,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return plugin.DefaultGRPCServer(append(opts, tracing.ServerOption(tp)))
+		},
+		Logger: log,
 	})
 }

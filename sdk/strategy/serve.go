@@ -6,7 +6,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
 
+	"google.golang.org/grpc"
+
 	"github.com/oneflow-ai/oneflow/sdk/internal/handshake"
+	"github.com/oneflow-ai/oneflow/sdk/internal/tracing"
 )
 
 // Serve runs s as a plugin process and returns when the host ends it:
@@ -14,12 +17,16 @@ import (
 //	func main() { strategy.Serve(&myStrategy{}) }
 func Serve(s Strategy) {
 	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: os.Stderr, JSONFormat: true})
+	tp, flush := tracing.Setup()
+	defer flush()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: handshake.Config(),
 		Plugins: plugin.PluginSet{
 			handshake.StrategyPluginName: &GRPCPlugin{Impl: s, Logger: log},
 		},
-		GRPCServer: plugin.DefaultGRPCServer,
-		Logger:     log,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return plugin.DefaultGRPCServer(append(opts, tracing.ServerOption(tp)))
+		},
+		Logger: log,
 	})
 }

@@ -39,5 +39,5 @@ func NewClient(cfg provider.Config) *http.Client {
 		ResponseHeaderTimeout: read,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: tr}
+	return &http.Client{Transport: tracing{next: tr}}
 }

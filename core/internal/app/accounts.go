@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/oneflow-ai/oneflow/core/internal/pricing"
 	"github.com/oneflow-ai/oneflow/core/internal/server"
 )
@@ -36,6 +38,11 @@ func (h *meteredHold) Settle(ctx context.Context, o server.Outcome) int64 {
 	}
 	if est, err := (backend{h.a}).Quote(o.Target, server.Usage{InputTokens: o.EstimatedInputTokens, OutputTokens: o.Usage.OutputTokens}); err == nil && o.Target.Provider != "" {
 		rec.EstimatedMicroCredits = est.MicroCredits
+	}
+	if h.a.tracer != nil {
+		var span trace.Span
+		ctx, span = h.a.tracer.Start(ctx, "settle credits")
+		defer span.End()
 	}
 	charged, err := h.hold.Settle(ctx, q.MicroCredits, rec)
 	if err != nil {

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
 
 	"github.com/oneflow-ai/oneflow/core/internal/apidocs"
 	"github.com/oneflow-ai/oneflow/core/internal/breaker"
@@ -50,6 +52,7 @@ type App struct {
 
 	shared  *shared
 	metrics *telemetry.Metrics
+	tracer  trace.Tracer
 
 	breakersMu      sync.Mutex
 	breakers        *breaker.Set
@@ -276,6 +279,22 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 	if a.metrics, err = telemetry.NewMetrics(reg); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
+	tp, shutdownTracing, err := telemetry.SetupTracing(ctx, telemetry.TracingConfig{
+		Enabled: cfg.Telemetry.Tracing, Endpoint: cfg.Telemetry.OTLPEndpoint, ServiceName: "oneflow", ServiceVersion: Version,
+	})
+	if err != nil {
+		return fmt.Errorf("set up tracing: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdownTracing(sctx)
+	}()
+	a.tracer = tp.Tracer("github.com/oneflow-ai/oneflow/core")
+	if cfg.Telemetry.Tracing {
+		a.pluginOpts.DialOptions = []grpc.DialOption{telemetry.GRPCDialOption(tp)}
+		a.pluginOpts.Env = map[string]string{"ONEFLOW_TRACING": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": cfg.Telemetry.OTLPEndpoint}
+	}
 	a.pluginOpts.OnState = func(name string, st plugins.State) { a.metrics.SetPluginUp(name, st == plugins.StateServing) }
 	a.pluginOpts.OnRestart = a.metrics.PluginRestarted
 
@@ -291,6 +310,7 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 		Docs:        docs,
 		Metrics:     telemetry.Handler(a.gathererWithBreakers(reg)),
 		ObserveHTTP: a.metrics.ObserveHTTP,
+		Tracer:      a.tracer,
 		Backend:     backend{a}, Log: a.log, BodyLimit: cfg.Server.BodyLimit,
 		FormatCredits: pricing.FormatCredits, DefaultMaxTokens: defaultMaxTokens,
 		Accounts: a.accounts, ParseCredits: pricing.ParseCredits,

@@ -116,6 +116,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config, strict bool) (*gene
 		StrategyTimeout: cfg.Routing.StrategyTimeout, MaxFallbacks: cfg.Routing.MaxFallbacks,
 		Unconfigured: unconf, Stats: a.stats, Estimate: g.estimate, Log: log,
 		Breakers: a.breakersFor(cfg.Breaker),
+		Tracer:   a.tracer,
 		OnAttempt: func(t gateway.Target, took time.Duration, err error) {
 			if a.metrics == nil {
 				return

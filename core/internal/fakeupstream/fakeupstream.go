@@ -1,8 +1,10 @@
 package fakeupstream
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -41,6 +43,59 @@ type Server struct {
 	Requests  atomic.Int64
 	Canceled  atomic.Int64
 	Completed atomic.Int64
+
+	// recording and seen hold the requests kept while recording is on
+	// (guarded by mu).
+	recording bool
+	seen      []Seen
+}
+
+// Seen is one request the server received while recording.
+type Seen struct {
+	At     time.Time
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// maxRecordedBody caps how much of a request body is kept; the handler
+// still reads the whole body.
+const maxRecordedBody = 1 << 20
+
+// SetRecording turns recording of requests (arrival time, method, path,
+// headers, body) on or off. It is off by default, because benchmarks send
+// millions of requests; tests that check what reached the vendor (headers
+// forwarded, bodies, the gap between retries) turn it on.
+func (s *Server) SetRecording(on bool) {
+	s.mu.Lock()
+	s.recording = on
+	s.mu.Unlock()
+}
+
+// Seen returns a copy of the requests recorded so far, oldest first.
+func (s *Server) Seen() []Seen {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Seen(nil), s.seen...)
+}
+
+// record keeps r if recording is on, leaving r.Body readable again.
+func (s *Server) record(r *http.Request) {
+	s.mu.Lock()
+	on := s.recording
+	s.mu.Unlock()
+	if !on {
+		return
+	}
+	at := time.Now()
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	kept := bytes.Clone(body[:min(len(body), maxRecordedBody)])
+	seen := Seen{At: at, Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: kept}
+	s.mu.Lock()
+	s.seen = append(s.seen, seen)
+	s.mu.Unlock()
 }
 
 // New returns a server with the given faults and a seeded random source,
@@ -89,6 +144,7 @@ func (s *Server) decide() (Faults, decision) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.Requests.Add(1)
+	s.record(r)
 	f, d := s.decide()
 	if f.Latency > 0 {
 		select {

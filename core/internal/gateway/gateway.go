@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/oneflow-ai/oneflow/core/internal/breaker"
 	"github.com/oneflow-ai/oneflow/core/internal/config"
@@ -73,6 +77,8 @@ type Snapshot struct {
 	OnFallback func()
 	// Rand is the jitter source (0 ≤ x < 1); nil uses math/rand/v2.
 	Rand func() float64
+	// Tracer makes spans for routing and each attempt; nil uses a no-op.
+	Tracer trace.Tracer
 
 	memo *routing.Memo
 }
@@ -96,6 +102,9 @@ func NewSnapshot(s Snapshot) *Snapshot {
 	if s.Retry.MaxAttempts == 0 {
 		s.Retry.MaxAttempts = 1
 	}
+	if s.Tracer == nil {
+		s.Tracer = noop.NewTracerProvider().Tracer("")
+	}
 	return &s
 }
 
@@ -103,8 +112,14 @@ func NewSnapshot(s Snapshot) *Snapshot {
 // one target (or every provider offering it); a routing alias asks the
 // strategy.
 func (s *Snapshot) Resolve(ctx context.Context, model string, f Features) (*Plan, error) {
+	ctx, span := s.Tracer.Start(ctx, "routing", trace.WithAttributes(attribute.String("oneflow.model", model), attribute.String("oneflow.modality", f.Modality)))
+	defer span.End()
 	if name, ok := ParseAlias(model); ok {
-		return s.route(ctx, name, f)
+		p, err := s.route(ctx, name, f)
+		if err == nil {
+			span.SetAttributes(attribute.String("oneflow.strategy", p.Strategy), attribute.Int("oneflow.targets", len(p.Targets)))
+		}
+		return p, err
 	}
 	entries := s.Catalog.Lookup(model)
 	if len(entries) == 0 {
@@ -359,6 +374,8 @@ func (s *Snapshot) callOne(ctx context.Context, t Target, fn callFunc) (bool, er
 		}
 		done = d
 	}
+	ctx, span := s.Tracer.Start(ctx, "provider attempt", trace.WithAttributes(attribute.String("oneflow.provider", t.Provider), attribute.String("oneflow.model", t.Model)))
+	defer span.End()
 	in, ok := s.Plugins.Get(t.Provider)
 	if !ok {
 		done(breaker.Failure)
@@ -373,6 +390,9 @@ func (s *Snapshot) callOne(ctx context.Context, t Target, fn callFunc) (bool, er
 	start := time.Now()
 	mayFallBack, err := fn(ctx, c, t)
 	done(breakerOutcome(ctx, err))
+	if err != nil {
+		span.SetStatus(codes.Error, provider.KindOf(err).String())
+	}
 	if ctx.Err() == nil {
 		s.Stats.Observe(t.Provider+"/"+t.Model, time.Since(start), err != nil && retry.Retryable(err))
 	}

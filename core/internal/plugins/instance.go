@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	plugin "github.com/hashicorp/go-plugin"
 
+	"google.golang.org/grpc"
+
 	"github.com/oneflow-ai/oneflow/sdk/grpcplugin"
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 	"github.com/oneflow-ai/oneflow/sdk/strategy"
@@ -74,6 +76,10 @@ type Options struct {
 	OnRestart func(name string)
 	// OnState is called on every state change.
 	OnState func(name string, s State)
+	// DialOptions are added to every plugin's gRPC connection (tracing).
+	DialOptions []grpc.DialOption
+	// Env is added to every plugin's environment (tracing settings).
+	Env map[string]string
 }
 
 func (o Options) withDefaults() Options {
@@ -211,7 +217,7 @@ func (in *Instance) dial(ctx context.Context) (*conn, error) {
 		return nil, err
 	}
 	cmd := exec.Command(in.spec.Path, in.spec.Args...)
-	cmd.Env = pluginEnv(in.spec.Env)
+	cmd.Env = pluginEnv(in.opts.Env, map[string]string{"OTEL_SERVICE_NAME": "oneflow-" + in.spec.Plugin}, in.spec.Env)
 	setParentDeathSignal(cmd)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  grpcplugin.Handshake(),
@@ -223,6 +229,7 @@ func (in *Instance) dial(ctx context.Context) (*conn, error) {
 		SecureConfig:     secure,
 		StartTimeout:     in.opts.StartTimeout,
 		Logger:           in.log,
+		GRPCDialOptions:  in.opts.DialOptions,
 	})
 	rpc, err := client.Client()
 	if err != nil {
@@ -518,15 +525,17 @@ func secureConfig(sum string) (*plugin.SecureConfig, error) {
 // pluginEnv gives a plugin a minimal environment: it must not inherit the
 // core's secrets (admin key, database URL). Provider keys reach it through
 // Configure, not the environment.
-func pluginEnv(extra map[string]string) []string {
-	env := make([]string, 0, len(extra)+4)
+func pluginEnv(extras ...map[string]string) []string {
+	env := make([]string, 0, 8)
 	for _, k := range []string{"PATH", "HOME", "TMPDIR", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
 	}
-	for k, v := range extra {
-		env = append(env, k+"="+v)
+	for _, extra := range extras {
+		for k, v := range extra {
+			env = append(env, k+"="+v)
+		}
 	}
 	return env
 }

@@ -10,6 +10,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/oneflow-ai/oneflow/core/internal/apidocs"
 	"github.com/oneflow-ai/oneflow/core/internal/auth"
@@ -125,6 +129,8 @@ type Options struct {
 	ParseCredits func(string) (int64, error)
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
+	// Tracer starts a span per request; nil disables tracing.
+	Tracer trace.Tracer
 	// ObserveHTTP records each request under its route template.
 	ObserveHTTP func(method, route string, status int, d time.Duration)
 	// Docs serves /openapi.json, /docs and /redoc; nil leaves them out.
@@ -140,7 +146,7 @@ func New(o Options) http.Handler {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	s := &server{o: o, log: o.Log, routes: auth.NewRouteTable()}
-	e.Use(s.observe, s.recovery, s.requestID, securityHeaders, s.bodyLimit)
+	e.Use(s.observe, s.recovery, s.requestID, s.trace, securityHeaders, s.bodyLimit)
 	e.NoRoute(func(c *gin.Context) {
 		abortError(c, http.StatusNotFound, typeNotFound, "route_not_found", "no route "+c.Request.Method+" "+c.Request.URL.Path, "")
 	})
@@ -229,6 +235,31 @@ func (s *server) observe(c *gin.Context) {
 		route = "unmatched"
 	}
 	s.o.ObserveHTTP(c.Request.Method, route, c.Writer.Status(), time.Since(start))
+}
+
+// trace starts the request's span, continuing a trace the client sent in
+// a traceparent header; the request id is an attribute so logs and traces
+// meet.
+func (s *server) trace(c *gin.Context) {
+	if s.o.Tracer == nil {
+		c.Next()
+		return
+	}
+	ctx := propagation.TraceContext{}.Extract(c.Request.Context(), propagation.HeaderCarrier(c.Request.Header))
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	ctx, span := s.o.Tracer.Start(ctx, c.Request.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("http.request.method", c.Request.Method), attribute.String("http.route", route),
+			attribute.String("oneflow.request_id", requestIDOf(c))))
+	defer span.End()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+	span.SetAttributes(attribute.Int("http.response.status_code", c.Writer.Status()))
+	if c.Writer.Status() >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(c.Writer.Status()))
+	}
 }
 
 const requestIDHeader = "X-Request-ID"
