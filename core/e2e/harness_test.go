@@ -81,18 +81,24 @@ type core struct {
 // URL, each serving gpt-4o-mini, and the cost strategy by default.
 func configFor(upstreams []string, extra string) string {
 	var b strings.Builder
+	// Default blocks, each left out when extra brings its own.
+	defaults := []struct{ name, body string }{
+		{"server", `listen = "127.0.0.1:0"
+  shutdown_timeout = "10s"`},
+		{"auth", `admin_key = env("TEST_ADMIN_KEY")`},
+		{"storage", `database_url = env("ONEFLOW_DATABASE_URL", "sqlite://data/oneflow.db")`},
+		{"routing", `default_strategy = "cost"
+  strategy_timeout = "500ms"`},
+		// Limits off unless a test turns them on: most tests send bursts.
+		{"rate_limit", `per_minute = 0
+  per_hour = 0`},
+	}
+	for _, d := range defaults {
+		if !strings.Contains(extra, d.name+" {") {
+			fmt.Fprintf(&b, "%s {\n  %s\n}\n", d.name, d.body)
+		}
+	}
 	fmt.Fprintf(&b, `
-server {
-  listen           = "127.0.0.1:0"
-  shutdown_timeout = "10s"
-}
-auth {
-  admin_key = env("TEST_ADMIN_KEY")
-}
-routing {
-  default_strategy = "cost"
-  strategy_timeout = "500ms"
-}
 plugin "openai" {
   kind = "provider"
   path = %q

@@ -30,6 +30,7 @@ import (
 	"github.com/oneflow-ai/oneflow/core/internal/pricing"
 	"github.com/oneflow-ai/oneflow/core/internal/routing"
 	"github.com/oneflow-ai/oneflow/core/internal/server"
+	"github.com/oneflow-ai/oneflow/core/internal/store"
 	"github.com/oneflow-ai/oneflow/core/internal/telemetry"
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 )
@@ -157,6 +158,14 @@ func (b backend) Ready() (bool, map[string]string) {
 	g := b.a.cur.Load()
 	detail := map[string]string{"config": "ok (generation " + fmt.Sprint(g.id) + ")"}
 	ready := true
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := b.a.accounts.Ready(ctx); err != nil {
+		ready = false
+		detail["store"] = "unavailable"
+	} else {
+		detail["store"] = "ok"
+	}
 	for _, st := range g.plugins.Statuses() {
 		state := string(st.State)
 		switch st.State {
@@ -230,7 +239,7 @@ func (tc tokenCounter) Text(model, text string) int64 {
 // ensureAdminKey returns the bootstrap admin key: ONEFLOW_ADMIN_KEY (via
 // the config) if set, else the one saved in ./data/admin.key, else a new
 // key that is saved there (mode 0600) and printed once to stderr.
-func (a *App) ensureAdminKey(cfg *config.Config) error {
+func (a *App) ensureAdminKey(ctx context.Context, cfg *config.Config, st *store.Store) error {
 	if cfg.Auth.AdminKey != "" {
 		a.adminKey = cfg.Auth.AdminKey
 		return nil
@@ -238,6 +247,20 @@ func (a *App) ensureAdminKey(cfg *config.Config) error {
 	path := filepath.Join("data", "admin.key")
 	if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) > 0 {
 		a.adminKey = string(bytes.TrimSpace(b))
+		return nil
+	}
+	// Only a store nobody has set up gets a generated key: once there are
+	// users or projects, admins use their own keys (or ONEFLOW_ADMIN_KEY).
+	users, err := st.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("check whether the store is empty: %w", err)
+	}
+	projects, err := st.ListProjects(ctx)
+	if err != nil {
+		return fmt.Errorf("check whether the store is empty: %w", err)
+	}
+	if len(users) > 0 || len(projects) > 1 {
+		a.log.Info("no bootstrap admin key (ONEFLOW_ADMIN_KEY unset, store in use); use an admin API key")
 		return nil
 	}
 	var raw [24]byte
@@ -263,8 +286,18 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
-	if err := a.ensureAdminKey(cfg); err != nil {
+	st, err := openStore(ctx, cfg, true)
+	if err != nil {
 		return err
+	}
+	defer st.Close()
+	if err := a.ensureAdminKey(ctx, cfg, st); err != nil {
+		return err
+	}
+	if addr := os.Getenv("ONEFLOW_PPROF"); addr != "" {
+		if err := a.servePprof(ctx, addr); err != nil {
+			return fmt.Errorf("pprof listener on %s: %w", addr, err)
+		}
 	}
 	if a.shared, err = newShared(cfg); err != nil {
 		return err
@@ -295,6 +328,28 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 		a.pluginOpts.DialOptions = []grpc.DialOption{telemetry.GRPCDialOption(tp)}
 		a.pluginOpts.Env = map[string]string{"ONEFLOW_TRACING": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": cfg.Telemetry.OTLPEndpoint}
 	}
+	if err := telemetry.RegisterDBPool(reg, "oneflow", st.PoolStats); err != nil {
+		return fmt.Errorf("register database pool metrics: %w", err)
+	}
+	svc, err := a.newAccounts(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	a.accounts = svc
+	accountsCtx, stopAccounts := context.WithCancel(context.Background())
+	accountsDone := make(chan struct{})
+	go func() { _ = svc.Run(accountsCtx); close(accountsDone) }()
+	defer func() {
+		// After the HTTP server has drained: stop the loops, then flush
+		// the usage queue so a graceful stop loses no record.
+		stopAccounts()
+		<-accountsDone
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := svc.Close(cctx); err != nil {
+			a.log.Error("flushing usage records failed", "err", err)
+		}
+	}()
 	a.pluginOpts.OnState = func(name string, st plugins.State) { a.metrics.SetPluginUp(name, st == plugins.StateServing) }
 	a.pluginOpts.OnRestart = a.metrics.PluginRestarted
 

@@ -10,11 +10,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/oneflow-ai/oneflow/core/internal/accounts"
 	"github.com/oneflow-ai/oneflow/core/internal/config"
 	"github.com/oneflow-ai/oneflow/core/internal/plugins"
 	"github.com/oneflow-ai/oneflow/core/internal/pricing"
@@ -25,12 +27,16 @@ import (
 // Version is the core's version, set at build time with -ldflags.
 var Version = "dev"
 
-const usage = `usage: oneflow <command> [-config FILE]
+const usage = `usage: oneflow <command> [-config FILE] ...
 
 commands:
   serve      run the gateway (SIGHUP reloads the config, SIGINT/SIGTERM stop it)
   validate   check the config and print its diagnostics
   plugins    list the declared plugins and whether each binary exists and verifies
+  migrate    apply the database migrations (-down: roll back one)
+  users      create|list users
+  projects   create|list|topup|add-member projects
+  keys       create|list|rotate|revoke API keys
   version    print the version
 `
 
@@ -47,6 +53,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("oneflow "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "oneflow.hcl", "path to the config file")
+	down := fs.Bool("down", false, "migrate: roll back the latest migration")
 	switch cmd {
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "oneflow %s (plugin protocol %d)\n", Version, grpcplugin.ProtocolVersion)
@@ -54,7 +61,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "validate", "plugins":
+	case "users", "projects", "keys":
+		path, rest := takeConfigFlag(args)
+		return manage(ctx, path, rest, stdout, stderr)
+	case "serve", "validate", "plugins", "migrate":
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return ErrUsage
@@ -67,6 +77,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return validate(*cfgPath, stdout, stderr)
 	case "plugins":
 		return listPlugins(*cfgPath, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, *cfgPath, *down, stdout, stderr)
 	}
 	return serve(ctx, *cfgPath, stderr)
 }
@@ -141,7 +153,6 @@ func serve(ctx context.Context, cfgPath string, stderr io.Writer) error {
 		stats: routing.NewStats(), counter: pricing.NewCounter(),
 		pluginOpts: plugins.Options{},
 	}
-	a.accounts = bootstrapAccounts{a}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	// A buffer of one collapses a burst of SIGHUPs into one pending reload.
@@ -158,4 +169,85 @@ func serve(ctx context.Context, cfgPath string, stderr io.Writer) error {
 		}
 	}()
 	return a.serve(ctx, hup)
+}
+
+// takeConfigFlag removes "-config FILE" (or -config=FILE) from args.
+func takeConfigFlag(args []string) (string, []string) {
+	path := "oneflow.hcl"
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case (a == "-config" || a == "--config") && i+1 < len(args):
+			path = args[i+1]
+			i++
+		case strings.HasPrefix(a, "-config="), strings.HasPrefix(a, "--config="):
+			path = a[strings.Index(a, "=")+1:]
+		default:
+			out = append(out, a)
+		}
+	}
+	return path, out
+}
+
+func loadValid(path string, stderr io.Writer) (*config.Config, error) {
+	cfg, diags := config.Load(path)
+	if len(diags) > 0 {
+		_ = config.WriteDiagnostics(stderr, diags, sourcesOf(cfg, path))
+	}
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s is invalid", path)
+	}
+	return cfg, nil
+}
+
+func migrate(ctx context.Context, path string, down bool, stdout, stderr io.Writer) error {
+	cfg, err := loadValid(path, stderr)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if down {
+		err = st.MigrateDown(ctx)
+	} else {
+		err = st.Migrate(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	v, err := st.Version(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "database at migration version %d\n", v)
+	return nil
+}
+
+// manage runs the users|projects|keys verbs against the configured store.
+func manage(ctx context.Context, path string, args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadValid(path, stderr)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a := &App{log: hclog.New(&hclog.LoggerOptions{Name: "oneflow", Level: hclog.Warn, Output: stderr, JSONFormat: true}), adminKey: cfg.Auth.AdminKey}
+	svc, err := a.newAccounts(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = svc.Close(context.Background()) }()
+	err = accounts.RunCLI(ctx, svc, args, stdout)
+	if errors.Is(err, accounts.ErrUsage) {
+		fmt.Fprintf(stderr, "%v\n\n%s\n", err, accounts.CLIUsage)
+		return ErrUsage
+	}
+	return err
 }

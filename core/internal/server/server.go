@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -357,6 +358,11 @@ func (s *server) auth(c *gin.Context) {
 		return
 	}
 	p, err := s.o.Accounts.Authenticate(c.Request.Context(), key)
+	if errors.Is(err, ErrBudgetUnavailable) {
+		// A store outage is not the caller's bad key: say so, retryably.
+		abortError(c, http.StatusServiceUnavailable, typeServer, "auth_unavailable", "credentials cannot be checked right now; retry shortly", "")
+		return
+	}
 	if err != nil || p == nil {
 		abortError(c, http.StatusUnauthorized, typeAuth, "invalid_api_key", "invalid API key", "")
 		return

@@ -20,7 +20,7 @@ func (s *Store) ScheduleKeyExpiry(ctx context.Context, createdBefore, graceUntil
 	err := s.wdb.WithContext(ctx).Raw(
 		`UPDATE api_keys SET grace_until = ?
 		WHERE created_at < ? AND revoked_at IS NULL AND grace_until IS NULL
-		RETURNING id, prefix, project_id, user_id, name, role, created_at, expires_at, grace_until`,
+		RETURNING id, prefix, hash, project_id, user_id, name, role, created_at, expires_at, revoked_at, rotated_to, grace_until, last_used_at`,
 		dbTime(graceUntil), dbTime(createdBefore)).Scan(&rows).Error
 	if err != nil {
 		return nil, dbErr("schedule api key expiry", err)
