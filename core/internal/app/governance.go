@@ -2,9 +2,8 @@ package app
 
 import (
 	"fmt"
+	"io"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/oneflow-ai/oneflow/core/internal/config"
 	"github.com/oneflow-ai/oneflow/core/internal/idempotency"
@@ -16,7 +15,7 @@ import (
 // connections behind rate limits and idempotency. Changing redis.url
 // needs a restart; limits themselves reload.
 type shared struct {
-	redis       *redis.Client
+	redis       io.Closer
 	limiter     ratelimit.Limiter
 	idempotency idempotency.Store
 }
