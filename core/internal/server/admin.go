@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/oneflow-ai/oneflow/core/internal/plugins"
 )
 
 // accountError maps an Accounts error onto status and code.
@@ -349,41 +351,44 @@ func (s *server) usageSummary(c *gin.Context) {
 	})
 }
 
-// providers lists each provider with its plugin state and the breaker
-// state of each of its models.
+// providers lists each provider with its plugin state, its models and
+// the breaker state of each model.
 func (s *server) providers(c *gin.Context) {
 	snap, release := s.o.Backend.Acquire()
 	defer release()
-	states := map[string]string{}
+	states := map[string]plugins.Status{}
 	for _, st := range s.o.Backend.Plugins() {
-		if st.Kind == "provider" {
-			states[st.Name] = string(st.State)
+		if st.Kind == plugins.KindProvider {
+			states[st.Name] = st
 		}
 	}
-	type model struct {
-		ID       string `json:"id"`
-		Modality string `json:"modality"`
-		Breaker  string `json:"breaker"`
+	type breakerJSON struct {
+		Model string `json:"model"`
+		State string `json:"state"`
 	}
-	type prov struct {
-		Name   string  `json:"name"`
-		State  string  `json:"state"`
-		Models []model `json:"models"`
+	type providerJSON struct {
+		Name     string        `json:"name"`
+		Plugin   string        `json:"plugin"`
+		State    string        `json:"state"`
+		Models   []string      `json:"models"`
+		Breakers []breakerJSON `json:"breakers"`
 	}
-	var out []prov
+	out := []providerJSON{}
 	idx := map[string]int{}
 	for _, e := range snap.Catalog.Entries() {
 		i, ok := idx[e.Provider]
 		if !ok {
 			i = len(out)
 			idx[e.Provider] = i
-			out = append(out, prov{Name: e.Provider, State: states[e.Provider]})
+			st := states[e.Provider]
+			out = append(out, providerJSON{Name: e.Provider, Plugin: st.Plugin, State: string(st.State), Models: []string{}, Breakers: []breakerJSON{}})
 		}
-		b := "closed"
+		state := "closed"
 		if snap.Breakers != nil {
-			b = snap.Breakers.State(e.Provider, e.Model.ID).String()
+			state = snap.Breakers.State(e.Provider, e.Model.ID).String()
 		}
-		out[i].Models = append(out[i].Models, model{ID: e.Model.ID, Modality: e.Model.Modality, Breaker: b})
+		out[i].Models = append(out[i].Models, e.Model.ID)
+		out[i].Breakers = append(out[i].Breakers, breakerJSON{Model: e.Model.ID, State: state})
 	}
 	c.JSON(http.StatusOK, gin.H{"providers": out})
 }
