@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oneflow-ai/oneflow/core/internal/breaker"
 	"github.com/oneflow-ai/oneflow/core/internal/plugins"
 )
 
@@ -385,7 +386,12 @@ func (s *server) providers(c *gin.Context) {
 		}
 		state := "closed"
 		if snap.Breakers != nil {
-			state = snap.Breakers.State(e.Provider, e.Model.ID).String()
+			switch snap.Breakers.State(e.Provider, e.Model.ID) {
+			case breaker.StateHalfOpen:
+				state = "half-open"
+			case breaker.StateOpen:
+				state = "open"
+			}
 		}
 		out[i].Models = append(out[i].Models, e.Model.ID)
 		out[i].Breakers = append(out[i].Breakers, breakerJSON{Model: e.Model.ID, State: state})
