@@ -31,6 +31,8 @@ auth {
   access_token_ttl   = "15m"
   refresh_token_ttl  = "720h"
   key_rotation_grace = "24h"
+  # Keys older than this go on their grace period automatically ("0s": off).
+  key_rotation_interval = env("ONEFLOW_KEY_ROTATION_INTERVAL", "0s")
 }
 
 telemetry {

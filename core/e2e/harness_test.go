@@ -87,6 +87,7 @@ func configFor(upstreams []string, extra string) string {
   shutdown_timeout = "10s"`},
 		{"auth", `admin_key = env("TEST_ADMIN_KEY")`},
 		{"storage", `database_url = env("ONEFLOW_DATABASE_URL", "sqlite://data/oneflow.db")`},
+		{"redis", `url = env("REDIS_URL", "")`},
 		{"routing", `default_strategy = "cost"
   strategy_timeout = "500ms"`},
 		// Limits off unless a test turns them on: most tests send bursts.

@@ -51,9 +51,11 @@ type App struct {
 	adminKey string
 	accounts server.Accounts
 
-	shared  *shared
-	metrics *telemetry.Metrics
-	tracer  trace.Tracer
+	// redactor scrubs the config's secrets from every log line.
+	redactor *telemetry.Redactor
+	shared   *shared
+	metrics  *telemetry.Metrics
+	tracer   trace.Tracer
 
 	breakersMu      sync.Mutex
 	breakers        *breaker.Set
@@ -126,6 +128,9 @@ func (a *App) loadConfig() (*config.Config, error) {
 	}
 	if a.listen != "" {
 		cfg.Server.Listen = a.listen
+	}
+	if a.redactor != nil {
+		a.redactor.SetSecrets(secretsOf(cfg))
 	}
 	return cfg, nil
 }
@@ -369,6 +374,7 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 		Backend:     backend{a}, Log: a.log, BodyLimit: cfg.Server.BodyLimit,
 		FormatCredits: pricing.FormatCredits, DefaultMaxTokens: defaultMaxTokens,
 		Accounts: a.accounts, ParseCredits: pricing.ParseCredits,
+		CORSOrigins: cfg.Server.CORSOrigins,
 	})
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -425,4 +431,13 @@ func (a *App) gathererWithBreakers(reg *prometheus.Registry) prometheus.Gatherer
 		}
 		return reg.Gather()
 	})
+}
+
+// secretsOf lists the values in cfg that must never reach a log line.
+func secretsOf(cfg *config.Config) []string {
+	out := []string{cfg.Auth.AdminKey, cfg.Auth.JWTSecret}
+	for _, p := range cfg.Providers {
+		out = append(out, p.APIKey)
+	}
+	return out
 }

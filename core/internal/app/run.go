@@ -21,6 +21,7 @@ import (
 	"github.com/oneflow-ai/oneflow/core/internal/plugins"
 	"github.com/oneflow-ai/oneflow/core/internal/pricing"
 	"github.com/oneflow-ai/oneflow/core/internal/routing"
+	"github.com/oneflow-ai/oneflow/core/internal/telemetry"
 	"github.com/oneflow-ai/oneflow/sdk/grpcplugin"
 )
 
@@ -142,14 +143,15 @@ func checkBinary(p config.Plugin) string {
 }
 
 func serve(ctx context.Context, cfgPath string, stderr io.Writer) error {
+	redactor := telemetry.NewRedactor(stderr, nil)
 	log := hclog.New(&hclog.LoggerOptions{
-		Name: "oneflow", Level: hclog.Info, Output: stderr, JSONFormat: true,
+		Name: "oneflow", Level: hclog.Info, Output: redactor, JSONFormat: true,
 	})
 	if lvl := os.Getenv("ONEFLOW_LOG_LEVEL"); lvl != "" {
 		log.SetLevel(hclog.LevelFromString(lvl))
 	}
 	a := &App{
-		cfgPath: cfgPath, listen: os.Getenv("ONEFLOW_LISTEN"), log: log, stderr: stderr,
+		cfgPath: cfgPath, listen: os.Getenv("ONEFLOW_LISTEN"), log: log, stderr: stderr, redactor: redactor,
 		stats: routing.NewStats(), counter: pricing.NewCounter(),
 		pluginOpts: plugins.Options{},
 	}

@@ -36,9 +36,10 @@ func (a *App) newAccounts(ctx context.Context, cfg *config.Config, st *store.Sto
 			Algorithm: cfg.Auth.JWTAlgorithm, Secret: cfg.Auth.JWTSecret,
 			AccessTTL: cfg.Auth.AccessTokenTTL, RefreshTTL: cfg.Auth.RefreshTokenTTL,
 		},
-		KeyRotationGrace: cfg.Auth.KeyRotationGrace,
-		UsageRetention:   cfg.Storage.UsageRetention,
-		Log:              a.log.Named("accounts"),
+		KeyRotationGrace:    cfg.Auth.KeyRotationGrace,
+		KeyRotationInterval: cfg.Auth.KeyRotationInterval,
+		UsageRetention:      cfg.Storage.UsageRetention,
+		Log:                 a.log.Named("accounts"),
 		OnUsageDropped: func(n int) {
 			if a.metrics != nil {
 				a.metrics.UsageDropped(n)

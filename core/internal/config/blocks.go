@@ -134,6 +134,7 @@ func (d *decoder) decodeAuth(block *hcl.Block, a *Auth) {
 	a.AccessTokenTTL = d.duration("access_token_ttl", raw.AccessTokenTTL, a.AccessTokenTTL, 1)
 	a.RefreshTokenTTL = d.duration("refresh_token_ttl", raw.RefreshTokenTTL, a.RefreshTokenTTL, 1)
 	a.KeyRotationGrace = d.duration("key_rotation_grace", raw.KeyRotationGrace, a.KeyRotationGrace, 0)
+	a.KeyRotationInterval = d.duration("key_rotation_interval", raw.KeyRotationInterval, a.KeyRotationInterval, 0)
 }
 
 func (d *decoder) decodeTelemetry(block *hcl.Block, t *Telemetry) {

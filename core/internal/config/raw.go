@@ -70,6 +70,9 @@ type rawAuth struct {
 	AccessTokenTTL   hcl.Expression `hcl:"access_token_ttl,optional"`
 	RefreshTokenTTL  hcl.Expression `hcl:"refresh_token_ttl,optional"`
 	KeyRotationGrace hcl.Expression `hcl:"key_rotation_grace,optional"`
+	// KeyRotationInterval: keys older than this are put on their grace
+	// period automatically; "0s" (the default) turns the policy off.
+	KeyRotationInterval hcl.Expression `hcl:"key_rotation_interval,optional"`
 }
 
 type rawTelemetry struct {

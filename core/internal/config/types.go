@@ -68,6 +68,9 @@ type Auth struct {
 	AccessTokenTTL   time.Duration
 	RefreshTokenTTL  time.Duration
 	KeyRotationGrace time.Duration
+	// KeyRotationInterval, when positive, expires keys older than it
+	// after KeyRotationGrace (scheduled rotation).
+	KeyRotationInterval time.Duration
 }
 
 // Telemetry configures logs, metrics and traces.

@@ -80,22 +80,23 @@ func (s *Server) Seen() []Seen {
 	return append([]Seen(nil), s.seen...)
 }
 
-// record keeps r if recording is on, leaving r.Body readable again.
-func (s *Server) record(r *http.Request) {
-	s.mu.Lock()
-	on := s.recording
-	s.mu.Unlock()
-	if !on {
-		return
-	}
+// readBody reads the whole request body up front and leaves r.Body
+// readable again, keeping a copy if recording is on. Reading first matters
+// beyond recording: net/http only notices that a client went away (and
+// cancels r.Context()) once the handler has consumed the body, so a hang
+// or a latency wait that left the body unread would never observe the
+// cancellation it exists to count.
+func (s *Server) readBody(r *http.Request) {
 	at := time.Now()
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	kept := bytes.Clone(body[:min(len(body), maxRecordedBody)])
-	seen := Seen{At: at, Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: kept}
 	s.mu.Lock()
-	s.seen = append(s.seen, seen)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if !s.recording {
+		return
+	}
+	kept := bytes.Clone(body[:min(len(body), maxRecordedBody)])
+	s.seen = append(s.seen, Seen{At: at, Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: kept})
 }
 
 // New returns a server with the given faults and a seeded random source,
@@ -144,7 +145,7 @@ func (s *Server) decide() (Faults, decision) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.Requests.Add(1)
-	s.record(r)
+	s.readBody(r)
 	f, d := s.decide()
 	if f.Latency > 0 {
 		select {

@@ -83,19 +83,34 @@ func TestBurstEndsAfterN(t *testing.T) {
 	}
 }
 
-func TestHangCountsCancellation(t *testing.T) {
-	s, url := start(t, Faults{HangRate: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if _, _, _, err := post(t, ctx, url); err == nil {
-		t.Fatal("a hung request returned")
+// TestClientGoneIsCounted: a client that gives up during a hang or a
+// latency wait is seen as a cancellation, although the handler never
+// needed the body to decide (net/http notices a closed connection only
+// once the body is consumed).
+func TestClientGoneIsCounted(t *testing.T) {
+	tests := []struct {
+		name   string
+		faults Faults
+	}{
+		{"hang", Faults{HangRate: 1}},
+		{"latency", Faults{Latency: time.Minute}},
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Canceled.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("Canceled = %d, want 1", s.Canceled.Load())
-		}
-		time.Sleep(10 * time.Millisecond)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, url := start(t, tt.faults)
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			if _, _, _, err := post(t, ctx, url); err == nil {
+				t.Fatal("a request that should wait returned")
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for s.Canceled.Load() != 1 {
+				if time.Now().After(deadline) {
+					t.Fatalf("Canceled = %d, want 1", s.Canceled.Load())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
 	}
 }
 

@@ -128,6 +128,9 @@ type Options struct {
 	Accounts Accounts
 	// ParseCredits reads an exact decimal amount of credits.
 	ParseCredits func(string) (int64, error)
+	// CORSOrigins are the browser origins allowed to call the API; "*"
+	// allows any. Empty: no CORS headers at all.
+	CORSOrigins []string
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	// Tracer starts a span per request; nil disables tracing.
@@ -147,7 +150,7 @@ func New(o Options) http.Handler {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	s := &server{o: o, log: o.Log, routes: auth.NewRouteTable()}
-	e.Use(s.observe, s.recovery, s.requestID, s.trace, securityHeaders, s.bodyLimit)
+	e.Use(s.observe, s.recovery, s.requestID, s.trace, securityHeaders, s.cors, s.bodyLimit)
 	e.NoRoute(func(c *gin.Context) {
 		abortError(c, http.StatusNotFound, typeNotFound, "route_not_found", "no route "+c.Request.Method+" "+c.Request.URL.Path, "")
 	})
@@ -311,6 +314,37 @@ func securityHeaders(c *gin.Context) {
 	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 	h.Set("Content-Security-Policy", "default-src 'self'")
 	c.Next()
+}
+
+// cors answers browsers from the configured origins: it echoes an allowed
+// Origin, exposes OneFlow's response headers and ends preflights with 204.
+func (s *server) cors(c *gin.Context) {
+	origin := c.GetHeader("Origin")
+	if origin == "" || !s.originAllowed(origin) {
+		c.Next()
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "X-Request-ID, X-OneFlow-Provider, X-OneFlow-Model, X-OneFlow-Credits, X-OneFlow-Overhead-Ms, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Idempotent-Replayed")
+	if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-API-Key, Idempotency-Key, X-Request-ID")
+		h.Set("Access-Control-Max-Age", "600")
+		c.AbortWithStatus(http.StatusNoContent)
+		return
+	}
+	c.Next()
+}
+
+func (s *server) originAllowed(origin string) bool {
+	for _, o := range s.o.CORSOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
 }
 
 // bodyLimit refuses bodies over the limit with 413 before a handler reads
