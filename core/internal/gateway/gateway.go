@@ -328,7 +328,9 @@ func (s *Snapshot) call(ctx context.Context, plan *Plan, retrySame bool, wait *t
 			}
 			last = err
 			if !mayFallBack || !fallbackAllowed(err) || ctx.Err() != nil {
-				return Target{}, attempts, &CallError{Attempts: attempts, Last: last}
+				// The last target is returned with the error: a stream that
+				// failed after relaying chunks is billed to it.
+				return t, attempts, &CallError{Attempts: attempts, Last: last}
 			}
 			if !final || !retrySame || !retry.Retryable(err) {
 				break
@@ -339,14 +341,14 @@ func (s *Snapshot) call(ctx context.Context, plan *Plan, retrySame bool, wait *t
 			}
 			s.Log.Debug("retrying", "provider", t.Provider, "model", t.Model, "delay", delay, "err", err)
 			if retry.Sleep(ctx, delay) != nil {
-				return Target{}, attempts, &CallError{Attempts: attempts, Last: last}
+				return t, attempts, &CallError{Attempts: attempts, Last: last}
 			}
 		}
 		if !final {
 			s.Log.Warn("attempt failed; trying next target", "provider", t.Provider, "model", t.Model, "err", err2str(last))
 		}
 	}
-	return Target{}, attempts, &CallError{Attempts: attempts, Last: last}
+	return plan.Targets[len(plan.Targets)-1], attempts, &CallError{Attempts: attempts, Last: last}
 }
 
 func err2str(err error) string {
