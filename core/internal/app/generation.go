@@ -140,17 +140,19 @@ func (a *App) build(ctx context.Context, cfg *config.Config, strict bool) (*gene
 }
 
 // estimate prices a request class on an entry for routing, in micro-USD.
-func (g *generation) estimate(e *gateway.Entry, f gateway.Features) (int64, bool) {
+// An entry that cannot be priced is not a candidate (ok false), unless
+// unpriced models are allowed, when it competes at zero cost.
+func (g *generation) estimate(e *gateway.Entry, f gateway.Features) (microUSD int64, ok bool) {
 	u := pricing.Usage{InputTokens: f.InputTokens, OutputTokens: f.OutputTokens}
 	switch e.Model.Modality {
 	case "image":
-		u = pricing.Usage{Images: 1}
+		u = pricing.Usage{Images: 1, ImageSize: "1024x1024"}
 	case "audio":
 		u = pricing.Usage{Characters: f.InputTokens * 4}
 	}
 	c, err := g.prices.Cost(e.Provider, e.Model.ID, u)
-	if err != nil || c.Unpriced {
-		return 0, c.Unpriced
+	if err != nil {
+		return 0, false
 	}
 	return c.MicroUSD, true
 }

@@ -300,7 +300,9 @@ func requestIDOf(c *gin.Context) string { return c.GetString("request_id") }
 // startOf is when the request arrived, for the gateway's own time.
 func startOf(c *gin.Context) time.Time {
 	if t, ok := c.Get("start"); ok {
-		return t.(time.Time)
+		if start, ok := t.(time.Time); ok {
+			return start
+		}
 	}
 	return time.Now()
 }
