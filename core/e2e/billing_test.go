@@ -45,19 +45,21 @@ func TestHangUpMidStreamIsBilledForWhatWasGenerated(t *testing.T) {
 	cancel()
 	resp.Body.Close()
 	waitFor(t, "the upstream to see the hang-up", 10*time.Second, func() bool { return fu.Canceled.Load() > 0 })
+	// The hold priced the prompt plus 1000 output tokens; once settled
+	// the charge is the prompt plus the few tokens relayed: above zero,
+	// well under the hold. Polling until then also waits out the moment
+	// the hold itself is still debited.
+	_, b := c.doAs(keys["member"], "POST", "/api/v1/estimate", map[string]any{"model": "gpt-4o-mini", "messages": body["messages"], "output_tokens": 1000})
+	hold := parseMicro(t, decode[struct {
+		EstimatedCredits string `json:"estimated_credits"`
+	}](t, b).EstimatedCredits)
 	var spent int64
 	waitFor(t, "the partial stream to be billed", 10*time.Second, func() bool {
 		_, b := c.do("GET", "/api/v1/admin/projects/"+p.ID, nil)
 		spent = parseMicro(t, "10") - parseMicro(t, decode[projectResp](t, b).BalanceCredits)
-		return spent > 0
+		return spent > 0 && spent < hold/2
 	})
-	// The whole answer would be 40 tokens; the hold covered 1000. Two
-	// relayed chunks of "Hello"/" from" cost a few tokens of output.
-	full := int64(1000*600_000+20*150_000) * 100 / 1_000_000 // hold in micro-credits, roughly
-	if spent <= 0 || spent >= full {
-		t.Fatalf("charged %d micro-credits for a stream cut after %d chunks (hold ≈ %d)", spent, chunks, full)
-	}
-	t.Logf("hang-up after %d chunks charged %d micro-credits", chunks, spent)
+	t.Logf("hang-up after %d chunks charged %d micro-credits (hold %d)", chunks, spent, hold)
 }
 
 // TestRateLimitSharedAcrossCores: two cores on one Redis enforce one

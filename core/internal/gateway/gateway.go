@@ -332,7 +332,9 @@ func (s *Snapshot) call(ctx context.Context, plan *Plan, retrySame bool, wait *t
 				// failed after relaying chunks is billed to it.
 				return t, attempts, &CallError{Attempts: attempts, Last: last}
 			}
-			if !final || !retrySame || !retry.Retryable(err) {
+			// An open breaker answers the same until its cool-down ends;
+			// waiting for it inside one request would only add latency.
+			if !final || !retrySame || !retry.Retryable(err) || errors.Is(err, breaker.ErrOpen) {
 				break
 			}
 			delay, ok := s.Retry.Next(n, time.Since(begun), retryAfterOf(err), s.rand)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/oneflow-ai/oneflow/core/internal/breaker"
 	"github.com/oneflow-ai/oneflow/core/internal/gateway"
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 )
@@ -74,6 +75,11 @@ func classify(err error) classified {
 		return classified{http.StatusBadRequest, typeInvalidRequest, "unknown_strategy", "model", err.Error(), 0}
 	case errors.Is(err, gateway.ErrNoRoute):
 		return classified{http.StatusServiceUnavailable, typeServer, "no_route", "", err.Error(), 0}
+	}
+	var open *breaker.OpenError
+	if errors.As(err, &open) {
+		return classified{http.StatusServiceUnavailable, typeServer, "circuit_open",
+			"", "provider " + open.Provider + " is failing; its circuit breaker is open (retryable)", open.Remaining}
 	}
 	msg := err.Error()
 	var pe *provider.Error
