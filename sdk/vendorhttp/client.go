@@ -41,3 +41,14 @@ func NewClient(cfg provider.Config) *http.Client {
 	}
 	return &http.Client{Transport: tracing{next: tr}}
 }
+
+// BaseTransport returns the *http.Transport under a client made by
+// NewClient, for tests and tuning that need its settings.
+func BaseTransport(c *http.Client) (*http.Transport, bool) {
+	rt := c.Transport
+	if t, ok := rt.(tracing); ok {
+		rt = t.next
+	}
+	tr, ok := rt.(*http.Transport)
+	return tr, ok
+}

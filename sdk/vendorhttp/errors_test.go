@@ -259,7 +259,7 @@ func TestNewClientTimeouts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := NewClient(tt.cfg)
-			tr, ok := c.Transport.(*http.Transport)
+			tr, ok := BaseTransport(c)
 			if !ok {
 				t.Fatalf("transport is %T", c.Transport)
 			}

@@ -645,7 +645,7 @@ func TestReadTimeoutDefault(t *testing.T) {
 			if err := p.Configure(context.Background(), cfg); err != nil {
 				t.Fatal(err)
 			}
-			tr, ok := p.state.Load().client.Transport.(*http.Transport)
+			tr, ok := vendorhttp.BaseTransport(p.state.Load().client)
 			if !ok {
 				t.Fatalf("transport is %T", p.state.Load().client.Transport)
 			}

@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/oneflow-ai/oneflow/sdk/provider"
+	"github.com/oneflow-ai/oneflow/sdk/vendorhttp"
 )
 
 // testKey is a recognizable fake credential; no error may contain it.
@@ -800,7 +801,7 @@ func TestReadTimeoutDefault(t *testing.T) {
 			if err := p.Configure(context.Background(), provider.Config{APIKey: testKey, ReadTimeout: tt.set}); err != nil {
 				t.Fatal(err)
 			}
-			tr, ok := p.state.Load().client.Transport.(*http.Transport)
+			tr, ok := vendorhttp.BaseTransport(p.state.Load().client)
 			if !ok {
 				t.Fatalf("transport is %T", p.state.Load().client.Transport)
 			}
