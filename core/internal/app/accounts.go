@@ -48,6 +48,9 @@ func (h *meteredHold) Settle(ctx context.Context, o server.Outcome) int64 {
 	if err != nil {
 		h.a.log.Error("settling credits failed; the hold expires and is reaped", "request_id", h.requestID, "err", err)
 	}
+	if h.a.quotas != nil && o.Target.Provider != "" {
+		h.a.quotas.add(h.p.Project, o.Target.Provider, charged)
+	}
 	h.a.recordOutcome(o, q, charged)
 	return charged
 }

@@ -54,6 +54,7 @@ type App struct {
 	// redactor scrubs the config's secrets from every log line.
 	redactor *telemetry.Redactor
 	shared   *shared
+	quotas   *quotas
 	metrics  *telemetry.Metrics
 	tracer   trace.Tracer
 
@@ -212,6 +213,14 @@ func (b backend) Reserve(ctx context.Context, p *server.Principal, requestID str
 	return &meteredHold{a: b.a, p: p, requestID: requestID, hold: h}, nil
 }
 
+func (b backend) CheckQuota(ctx context.Context, p *server.Principal, provider string, maxMicroCredits int64) error {
+	g := b.a.cur.Load()
+	if len(g.quotas) == 0 || p == nil || p.Bootstrap || b.a.quotas == nil {
+		return nil
+	}
+	return b.a.quotas.check(ctx, g.quotas, p.Project, provider, maxMicroCredits)
+}
+
 func (b backend) FormatUSD(mc int64) string {
 	return pricing.FormatUSD(mc, b.a.cur.Load().cfg.Pricing.CreditsPerUSD)
 }
@@ -340,6 +349,7 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
+	a.quotas = newQuotas(st, time.Now)
 	a.accounts = svc
 	accountsCtx, stopAccounts := context.WithCancel(context.Background())
 	accountsDone := make(chan struct{})

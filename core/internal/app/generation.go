@@ -26,6 +26,8 @@ type generation struct {
 	plugins *plugins.Set
 	prices  *pricing.Table
 	snap    *gateway.Snapshot
+	// quotas are the per-provider caps by provider name.
+	quotas map[string]config.Quota
 	// governance is this generation's limits on the process's backends.
 	governance *server.Governance
 
@@ -105,7 +107,11 @@ func (a *App) build(ctx context.Context, cfg *config.Config, strict bool) (*gene
 	if err != nil {
 		log.Error("some plugins failed to start; they will be retried", "err", err)
 	}
-	g := &generation{id: id, cfg: cfg, plugins: set, prices: priceTable(cfg), governance: a.governance(cfg)}
+	g := &generation{id: id, cfg: cfg, plugins: set, prices: priceTable(cfg), governance: a.governance(cfg),
+		quotas: make(map[string]config.Quota, len(cfg.Quotas))}
+	for _, q := range cfg.Quotas {
+		g.quotas[q.Provider] = q
+	}
 	strategies := make(map[string]config.Strategy, len(cfg.Strategies))
 	for _, s := range cfg.Strategies {
 		strategies[s.Name] = s

@@ -227,6 +227,10 @@ func (d *decoder) decodeFile(body hcl.Body, cfg *Config) {
 				cfg.Strategies = append(cfg.Strategies, s)
 				r.strategyPlugin = append(r.strategyPlugin, rng)
 			}
+		case "quota":
+			if q, ok := d.decodeQuota(block); ok {
+				cfg.Quotas = append(cfg.Quotas, q)
+			}
 		case "provider":
 			if p, rng, aliases, ok := d.decodeProvider(block); ok {
 				cfg.Providers = append(cfg.Providers, p)
@@ -236,6 +240,7 @@ func (d *decoder) decodeFile(body hcl.Body, cfg *Config) {
 		}
 	}
 	d.validate(cfg, &r)
+	d.checkQuotas(cfg)
 }
 
 // decodeBody runs gohcl over a block body, which reports unknown

@@ -29,6 +29,7 @@ func topSchema() *hcl.BodySchema {
 			{Type: "plugin", LabelNames: []string{"name"}},
 			{Type: "strategy", LabelNames: []string{"name"}},
 			{Type: "provider", LabelNames: []string{"name"}},
+			{Type: "quota", LabelNames: []string{"provider"}},
 		},
 	}
 }

@@ -33,6 +33,8 @@ type Config struct {
 	Plugins    []Plugin
 	Providers  []Provider
 	Strategies []Strategy
+	// Quotas cap per-project spend per provider.
+	Quotas []Quota
 }
 
 // Server is the HTTP listener.

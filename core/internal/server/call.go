@@ -15,6 +15,16 @@ import (
 // balance cannot cover the call's maximum cost.
 var ErrInsufficientCredits = errors.New("insufficient credits")
 
+// QuotaError is returned by Backend.CheckQuota when a call would take the
+// project past a provider's daily or monthly cap.
+type QuotaError struct {
+	Provider, Period, Limit, Spent string
+}
+
+func (e *QuotaError) Error() string {
+	return "the project's " + e.Period + " quota for provider " + e.Provider + " (" + e.Limit + " credits) is spent (" + e.Spent + " used)"
+}
+
 // ErrBudgetUnavailable is returned by Backend.Reserve when the balance
 // cannot be checked; the call is refused rather than spent unaccounted.
 var ErrBudgetUnavailable = errors.New("credit balance unavailable")
@@ -51,6 +61,8 @@ func (s *server) begin(c *gin.Context, snap *gateway.Snapshot, model string, f g
 		worst    int64
 		firstErr error
 	)
+	p := principalOf(c)
+	var quotaErr error
 	for _, t := range plan.Targets {
 		q, err := s.o.Backend.Quote(t, maxUsage(t))
 		if err != nil {
@@ -59,15 +71,29 @@ func (s *server) begin(c *gin.Context, snap *gateway.Snapshot, model string, f g
 			}
 			continue
 		}
+		if err := s.o.Backend.CheckQuota(c.Request.Context(), p, t.Provider, q.MicroCredits); err != nil {
+			if quotaErr == nil {
+				quotaErr = err
+			}
+			continue
+		}
 		worst = max(worst, q.MicroCredits)
 		kept = append(kept, t)
 	}
 	if len(kept) == 0 {
-		abortError(c, http.StatusBadRequest, typeInvalidRequest, "model_unpriced", firstErr.Error(), "model")
+		var qe *QuotaError
+		switch {
+		case errors.As(quotaErr, &qe):
+			abortError(c, http.StatusTooManyRequests, typeInvalidRequest, "quota_exceeded", qe.Error(), "")
+		case quotaErr != nil:
+			abortError(c, http.StatusServiceUnavailable, typeServer, "budget_unavailable", "quotas cannot be checked right now; retry shortly", "")
+		default:
+			abortError(c, http.StatusBadRequest, typeInvalidRequest, "model_unpriced", firstErr.Error(), "model")
+		}
 		return nil, false
 	}
 	plan.Targets = kept
-	hold, err := s.o.Backend.Reserve(c.Request.Context(), principalOf(c), requestIDOf(c), worst)
+	hold, err := s.o.Backend.Reserve(c.Request.Context(), p, requestIDOf(c), worst)
 	switch {
 	case errors.Is(err, ErrInsufficientCredits):
 		abortError(c, http.StatusPaymentRequired, typeInvalidRequest, "insufficient_quota",

@@ -43,6 +43,9 @@ type Backend interface {
 	// Reserve holds up to maxMicroCredits of the caller's balance for one
 	// call; the Hold settles it with what the vendor reported.
 	Reserve(ctx context.Context, p *Principal, requestID string, maxMicroCredits int64) (Hold, error)
+	// CheckQuota refuses a call of up to maxMicroCredits on provider that
+	// would take p's project past a quota (a *QuotaError).
+	CheckQuota(ctx context.Context, p *Principal, provider string, maxMicroCredits int64) error
 	// FormatUSD renders micro-credits as exact USD.
 	FormatUSD(microCredits int64) string
 	// Tokens counts tokens before a call.

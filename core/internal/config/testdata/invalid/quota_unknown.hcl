@@ -1,0 +1,3 @@
+quota "nowhere" {
+  daily_credits = 5
+}
