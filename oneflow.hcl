@@ -76,6 +76,14 @@ rate_limit {
   fail_open         = true
 }
 
+# Per-project spending caps on one provider, in credits per UTC day and per
+# calendar month. A call that would pass a cap goes to another provider in
+# its plan, or is refused with 429 quota_exceeded.
+# quota "openai" {
+#   daily_credits   = 500
+#   monthly_credits = 10000
+# }
+
 # ---------------------------------------------------------------- plugins
 # Paths are relative to this file. Set sha256 to pin a binary.
 
