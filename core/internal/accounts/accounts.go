@@ -112,6 +112,10 @@ type Service struct {
 
 	usage     *store.UsageWriter
 	onDropped func(int)
+	// charges batches unlimited projects' charges; limits caches which
+	// projects are unlimited (see unlimited.go).
+	charges *charger
+	limits  limits
 
 	// seen collects the ids of keys used since the last flush, so
 	// last_used_at is written once a minute, not per request.
@@ -183,6 +187,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		}
 	}
 	s.usage = store.NewUsageWriter(s.st, wopts)
+	s.limits.m = make(map[string]limitEntry)
+	s.charges = newCharger(s.st, func(n int) { s.onDropped(n) }, s.log.Warn)
 	return s, nil
 }
 
@@ -230,6 +236,7 @@ func (s *Service) UsageStats() store.UsageWriterStats { return s.usage.Stats() }
 // server first: usage settled after Close is dropped and counted. The
 // store stays open.
 func (s *Service) Close(ctx context.Context) error {
+	s.charges.close()
 	touchErr := s.flushLastUsed(ctx)
 	if err := s.usage.Close(ctx); err != nil {
 		return fmt.Errorf("close accounts: %w", err)

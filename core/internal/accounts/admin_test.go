@@ -124,7 +124,19 @@ func TestStoreDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.Reserve(ctx, admin, "r1", 1)
+		// Unlimited calls take no hold, so the outage shows when their
+		// charges cannot be written; from then on they are refused too.
+		h, err := s.Reserve(ctx, admin, "r1", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Settle(ctx, 1, server.UsageRecord{Provider: "x", Model: "y"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.charges.flush(); err == nil {
+			t.Fatal("recording a charge with the store down succeeded")
+		}
+		_, err = s.Reserve(ctx, admin, "r2", 1)
 		wantErr(t, "reserve with the store down", err, server.ErrBudgetUnavailable)
 		wantErr(t, "ready", s.Ready(ctx), server.ErrBudgetUnavailable)
 	})

@@ -26,6 +26,12 @@ func (s *Service) Reserve(ctx context.Context, p *server.Principal, requestID st
 			fmt.Errorf("reserve credits: request id %q, amount %d: invalid", requestID, maxMicroCredits))
 	}
 	start := s.clock()
+	if unl, err := s.unlimited(ctx, p.Project); err == nil && unl {
+		if s.charges.failing.Load() {
+			return nil, classify(server.ErrBudgetUnavailable, errors.New("reserve credits: charges cannot be recorded"))
+		}
+		return &unlimitedHold{s: s, requestID: requestID, projectID: p.Project, start: start}, nil
+	}
 	ledgerID := requestID
 	err := s.st.Reserve(ctx, p.Project, ledgerID, maxMicroCredits, s.holdTTL)
 	if errors.Is(err, store.ErrDuplicateRequest) {

@@ -237,6 +237,10 @@ func TestReserveRefusals(t *testing.T) {
 		if c, err := h.Settle(ctx, 5, server.UsageRecord{Provider: "x", Model: "y"}); err != nil || c != 5 {
 			t.Fatalf("settle on default: %d, %v", c, err)
 		}
+		// Unlimited projects' charges are written in batches.
+		if err := s.charges.flush(); err != nil {
+			t.Fatal(err)
+		}
 		def, err := s.GetProject(ctx, "default")
 		if err != nil || !def.Unlimited || def.BalanceMicroCredits != -5 {
 			t.Fatalf("default project %+v, %v", def, err)
