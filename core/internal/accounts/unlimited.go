@@ -19,8 +19,8 @@ import (
 // chargeFlushEvery, or chargeBatch charges). Their usage records are lost
 // the same way; a limited project's money is never at risk from this.
 const (
-	chargeBatch      = 500
-	chargeFlushEvery = 500 * time.Millisecond
+	chargeBatch      = 100
+	chargeFlushEvery = 100 * time.Millisecond
 	chargeQueue      = 10_000
 	// limitsTTL bounds how long a change of a project's unlimited flag
 	// takes to be seen.
