@@ -8,7 +8,7 @@ PROVIDERS := $(notdir $(wildcard plugins/providers/*))
 STRATEGIES := $(notdir $(wildcard plugins/strategies/*))
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: all build run test lint proto proto-check bench fuzz cover clean tools
+.PHONY: all build run test lint proto proto-check bench bench-full fuzz cover clean tools
 
 -include make/ops.mk
 
@@ -49,8 +49,12 @@ proto: tools ## regenerate sdk/internal/pb from sdk/proto
 proto-check: proto ## fail when the committed generated code drifts from the .proto files
 	@git diff --exit-code -- sdk/internal/pb || { echo "generated code is stale: run make proto and commit"; exit 1; }
 
-bench: ## Go benchmarks of the hot path
-	$(GO) test -run '^$$' -bench . -benchmem ./core/... ./sdk/...
+bench: build ## Go benchmarks of the hot path, then the load baseline (quick) against a ReverseProxy floor
+	$(GO) test -run '^$$' -bench . -benchmem ./core/internal/... ./sdk/...
+	$(GO) run ./core/bench -quick -bin $(CURDIR)/bin -out bench-results.json -md bench-results.md
+
+bench-full: build ## the full baseline (about 10 minutes); see BENCHMARKS.md
+	$(GO) run ./core/bench -bin $(CURDIR)/bin -out bench-results.json -md bench-results.md
 
 fuzz: ## each fuzz target for 20s
 	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' core sdk plugins | xargs -n1 dirname | sort -u); do \
