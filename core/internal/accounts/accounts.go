@@ -82,6 +82,10 @@ type Config struct {
 	Rand io.Reader
 	// Log defaults to a logger that discards everything.
 	Log hclog.Logger
+	// CreditLeases serves limited projects' holds from slices of their
+	// balance held by this replica (see lease.go) instead of one store
+	// hold per call: no store write on the request path.
+	CreditLeases bool
 	// OnUsageDropped, if set, is told how many usage records were lost:
 	// refused by a full queue, or in a batch that failed for good. It
 	// must not block (it runs on the request path or the writer's
@@ -116,6 +120,10 @@ type Service struct {
 	// projects are unlimited (see unlimited.go).
 	charges *charger
 	limits  limits
+	// leases hold slices of limited projects' balances (see lease.go).
+	leases    leases
+	slicesWG  sync.WaitGroup
+	useLeases bool
 
 	// seen collects the ids of keys used since the last flush, so
 	// last_used_at is written once a minute, not per request.
@@ -188,6 +196,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s.usage = store.NewUsageWriter(s.st, wopts)
 	s.limits.m = make(map[string]limitEntry)
+	s.leases.m = make(map[string]*projectLease)
+	s.useLeases = cfg.CreditLeases
 	s.charges = newCharger(s.st, func(n int) { s.onDropped(n) }, s.log.Warn)
 	return s, nil
 }
@@ -236,6 +246,9 @@ func (s *Service) UsageStats() store.UsageWriterStats { return s.usage.Stats() }
 // server first: usage settled after Close is dropped and counted. The
 // store stays open.
 func (s *Service) Close(ctx context.Context) error {
+	if err := s.closeAllSlices(ctx); err != nil {
+		s.log.Warn("some credit slices were not closed; the reaper will return them", "err", err)
+	}
 	s.charges.close()
 	touchErr := s.flushLastUsed(ctx)
 	if err := s.usage.Close(ctx); err != nil {
@@ -260,6 +273,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	jobs := []job{
 		{reapEvery, s.reap},
+		{sliceLife, s.rotateSlices},
 		{touchEvery, func(ctx context.Context) {
 			if err := s.flushLastUsed(ctx); err != nil {
 				s.log.Warn("cannot record key last use", "err", err)

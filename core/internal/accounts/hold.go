@@ -32,6 +32,9 @@ func (s *Service) Reserve(ctx context.Context, p *server.Principal, requestID st
 		}
 		return &unlimitedHold{s: s, requestID: requestID, projectID: p.Project, start: start}, nil
 	}
+	if s.useLeases {
+		return s.reserveLeased(ctx, p.Project, requestID, maxMicroCredits)
+	}
 	ledgerID := requestID
 	err := s.st.Reserve(ctx, p.Project, ledgerID, maxMicroCredits, s.holdTTL)
 	if errors.Is(err, store.ErrDuplicateRequest) {

@@ -36,6 +36,9 @@ func (a *App) newAccounts(ctx context.Context, cfg *config.Config, st *store.Sto
 			Algorithm: cfg.Auth.JWTAlgorithm, Secret: cfg.Auth.JWTSecret,
 			AccessTTL: cfg.Auth.AccessTokenTTL, RefreshTTL: cfg.Auth.RefreshTokenTTL,
 		},
+		// Limited projects reserve from slices of their balance held by
+		// this replica: no store write on the request path (accounts/lease.go).
+		CreditLeases:        true,
 		KeyRotationGrace:    cfg.Auth.KeyRotationGrace,
 		KeyRotationInterval: cfg.Auth.KeyRotationInterval,
 		UsageRetention:      cfg.Storage.UsageRetention,
