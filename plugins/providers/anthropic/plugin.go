@@ -135,9 +135,4 @@ func (p *Plugin) settings() (*settings, error) {
 
 // redact removes the API key from a message that may quote vendor or
 // transport text, so the key can never leak through an error.
-func (s *settings) redact(msg string) string {
-	if s.apiKey == "" {
-		return msg
-	}
-	return strings.ReplaceAll(msg, s.apiKey, "[redacted]")
-}
+func (s *settings) redact(msg string) string { return vendorhttp.Redact(msg, s.apiKey) }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 	"github.com/oneflow-ai/oneflow/sdk/vendorhttp"
@@ -87,22 +86,7 @@ func parseErrorBody(body []byte) (code, message string) {
 			return "", strings.TrimSpace(text)
 		}
 	}
-	return "", excerpt(body)
-}
-
-// excerpt is the start of a non-JSON error body (a proxy's HTML page, a
-// plain-text message), as valid UTF-8 on one line.
-func excerpt(body []byte) string {
-	s := strings.ToValidUTF8(string(body), "")
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxExcerpt {
-		cut := maxExcerpt
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
+	return "", vendorhttp.Excerpt(body, maxExcerpt)
 }
 
 // statusError classifies a non-2xx response. ElevenLabs answers an
@@ -111,18 +95,9 @@ func excerpt(body []byte) string {
 // can serve the request) instead of as an auth failure.
 func (st *state) statusError(resp *http.Response) *provider.Error {
 	code, msg := parseErrorBody(vendorhttp.ReadErrorBody(resp))
-	e := vendorhttp.StatusError(resp, redact(msg, st.key), st.now())
+	e := vendorhttp.StatusError(resp, vendorhttp.Redact(msg, st.key), st.now())
 	if resp.StatusCode == http.StatusUnauthorized && code == codeQuotaExceeded {
 		e.Kind = provider.KindUnavailable
 	}
 	return e
-}
-
-// redact removes the API key from a vendor message, should a vendor ever
-// echo the credential back.
-func redact(msg, key string) string {
-	if key == "" {
-		return msg
-	}
-	return strings.ReplaceAll(msg, key, "[redacted]")
 }

@@ -283,11 +283,7 @@ func errorMessage(body []byte, contentType string) string {
 	if strings.Contains(strings.ToLower(contentType), "html") || !utf8.Valid(body) {
 		return ""
 	}
-	s := strings.Join(strings.Fields(string(body)), " ")
-	if len(s) > maxExcerpt {
-		s = strings.ToValidUTF8(s[:maxExcerpt], "") + "…"
-	}
-	return s
+	return vendorhttp.Excerpt(body, maxExcerpt)
 }
 
 // detailMessage reads FastAPI's "detail": a string, or a list of
@@ -315,9 +311,6 @@ func detailMessage(raw json.RawMessage) string {
 	return ""
 }
 
-// redacted is what stands in for a credential in a message.
-const redacted = "[redacted]"
-
 // scrub makes sure no credential leaves the plugin in an error: vendors
 // quote the key they were sent ("Incorrect API key provided: sk-…"), and a
 // compatible server may echo it whole. It is applied to every error the
@@ -331,8 +324,8 @@ func (s *settings) scrub(err error) error {
 		pe = &provider.Error{Kind: provider.KindOf(err), Message: err.Error()}
 	}
 	msg := pe.Message
-	if s != nil && s.apiKey != "" {
-		msg = strings.ReplaceAll(msg, s.apiKey, redacted)
+	if s != nil {
+		msg = vendorhttp.Redact(msg, s.apiKey)
 	}
 	msg = maskKeyLike(msg)
 	if msg == pe.Message && pe == err {
@@ -368,7 +361,7 @@ func maskKeyLike(s string) string {
 			j++
 		}
 		b.WriteString(s[:i])
-		b.WriteString("sk-" + redacted)
+		b.WriteString("sk-" + vendorhttp.Redacted)
 		s = s[j:]
 	}
 }

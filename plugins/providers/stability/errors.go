@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 	"github.com/oneflow-ai/oneflow/sdk/vendorhttp"
@@ -47,22 +46,7 @@ func parseErrorBody(body []byte) (name, message string) {
 			return eb.Name, eb.Name
 		}
 	}
-	return "", excerpt(body)
-}
-
-// excerpt is the start of a non-JSON error body (a proxy's HTML page, a
-// plain-text message), as valid UTF-8 on one line.
-func excerpt(body []byte) string {
-	s := strings.ToValidUTF8(string(body), "")
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxExcerpt {
-		cut := maxExcerpt
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
+	return "", vendorhttp.Excerpt(body, maxExcerpt)
 }
 
 // statusError classifies a non-2xx response. A 403 named
@@ -71,18 +55,9 @@ func excerpt(body []byte) string {
 // mark the credentials bad because of one user's prompt.
 func (st *state) statusError(resp *http.Response) *provider.Error {
 	name, msg := parseErrorBody(vendorhttp.ReadErrorBody(resp))
-	e := vendorhttp.StatusError(resp, redact(msg, st.key), st.now())
+	e := vendorhttp.StatusError(resp, vendorhttp.Redact(msg, st.key), st.now())
 	if resp.StatusCode == http.StatusForbidden && name == "content_moderation" {
 		e.Kind = provider.KindInvalidRequest
 	}
 	return e
-}
-
-// redact removes the API key from a vendor message, should a vendor ever
-// echo the credential back.
-func redact(msg, key string) string {
-	if key == "" {
-		return msg
-	}
-	return strings.ReplaceAll(msg, key, "[redacted]")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/oneflow-ai/oneflow/sdk/strategy/strategytest"
 	"math"
 	"slices"
 	"strings"
@@ -10,7 +11,9 @@ import (
 	"github.com/oneflow-ai/oneflow/sdk/strategy"
 )
 
-func TestDescribeAndEmpty(t *testing.T) { testDescribeAndEmpty(t, &Strategy{}, "balanced") }
+func TestDescribeAndEmpty(t *testing.T) {
+	strategytest.CheckDescribeAndEmpty(t, &Strategy{}, "balanced")
+}
 
 // TestRouteFixture checks the scores against a hand computation with the
 // default weights 0.4/0.3/0.3 over the six eligible candidates:
@@ -37,12 +40,12 @@ func TestRouteFixture(t *testing.T) {
 		{"openai/gpt-3.5-turbo", 0.4 * (1 - 350.0/14850)},
 		{"anthropic/claude-3-opus", 0.3},
 	}
-	d, err := route(t, &Strategy{}, fixture())
+	d, err := strategytest.Route(t, &Strategy{}, strategytest.Fixture())
 	if err != nil {
 		t.Fatalf("Route: %v", err)
 	}
 	if len(d.Choices) != len(want) {
-		t.Fatalf("choices = %v, want %d", choiceKeys(d), len(want))
+		t.Fatalf("choices = %v, want %d", strategytest.ChoiceKeys(d), len(want))
 	}
 	for i, w := range want {
 		c := d.Choices[i]
@@ -83,13 +86,13 @@ func TestRouteWeights(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := fixture()
+			req := strategytest.Fixture()
 			req.Features.Params = tt.params
-			d, err := route(t, &Strategy{}, req)
+			d, err := strategytest.Route(t, &Strategy{}, req)
 			if err != nil {
 				t.Fatalf("Route: %v", err)
 			}
-			if got := choiceKeys(d); !slices.Equal(got, tt.want) {
+			if got := strategytest.ChoiceKeys(d); !slices.Equal(got, tt.want) {
 				t.Errorf("order = %v, want %v", got, tt.want)
 			}
 		})
@@ -119,11 +122,11 @@ func TestRouteEdgeCases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := route(t, &Strategy{}, &strategy.Request{Candidates: tt.cands})
+			d, err := strategytest.Route(t, &Strategy{}, &strategy.Request{Candidates: tt.cands})
 			if err != nil {
 				t.Fatalf("Route: %v", err)
 			}
-			if got := choiceKeys(d); !slices.Equal(got, tt.want) {
+			if got := strategytest.ChoiceKeys(d); !slices.Equal(got, tt.want) {
 				t.Errorf("order = %v, want %v", got, tt.want)
 			}
 			for i, s := range tt.scores {
@@ -141,11 +144,11 @@ func TestRouteErrorRate(t *testing.T) {
 		{Provider: "p", Model: "broken", ErrorRate: 7}, // clamped to 1: score 0
 		{Provider: "p", Model: "solid"},
 	}}
-	d, err := route(t, &Strategy{}, req)
+	d, err := strategytest.Route(t, &Strategy{}, req)
 	if err != nil {
 		t.Fatalf("Route: %v", err)
 	}
-	if got, want := choiceKeys(d), []string{"p/solid", "p/flaky", "p/broken"}; !slices.Equal(got, want) {
+	if got, want := strategytest.ChoiceKeys(d), []string{"p/solid", "p/flaky", "p/broken"}; !slices.Equal(got, want) {
 		t.Errorf("order = %v, want %v", got, want)
 	}
 	if d.Choices[1].Score != 0.25 || d.Choices[2].Score != 0 {
@@ -168,13 +171,13 @@ func TestRouteInvalidParams(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := fixture()
+			req := strategytest.Fixture()
 			req.Features.Params = tt.params
 			d, err := (&Strategy{}).Route(context.Background(), req)
 			if err == nil || !strings.Contains(err.Error(), tt.wantIn) {
 				t.Fatalf("Route = %+v, %v; want an error mentioning %q", d, err, tt.wantIn)
 			}
-			if _, rerr := route(t, &Strategy{}, req); rerr == nil {
+			if _, rerr := strategytest.Route(t, &Strategy{}, req); rerr == nil {
 				t.Error("over gRPC: want an error")
 			}
 		})

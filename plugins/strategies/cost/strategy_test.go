@@ -1,13 +1,14 @@
 package main
 
 import (
+	"github.com/oneflow-ai/oneflow/sdk/strategy/strategytest"
 	"slices"
 	"testing"
 
 	"github.com/oneflow-ai/oneflow/sdk/strategy"
 )
 
-func TestDescribeAndEmpty(t *testing.T) { testDescribeAndEmpty(t, &Strategy{}, "cost") }
+func TestDescribeAndEmpty(t *testing.T) { strategytest.CheckDescribeAndEmpty(t, &Strategy{}, "cost") }
 
 func TestRoute(t *testing.T) {
 	cand := func(model string, cost int64, q float64, has bool, ewma float64) strategy.Candidate {
@@ -24,7 +25,7 @@ func TestRoute(t *testing.T) {
 			// gpt-4o-mini and claude-3-haiku tie at $0.000150; gpt-4o-mini
 			// has the higher quality.
 			name: "fixture",
-			req:  fixture(),
+			req:  strategytest.Fixture(),
 			want: []string{"openai/gpt-4o-mini", "anthropic/claude-3-haiku", "openai/gpt-3.5-turbo",
 				"openai/gpt-4o", "anthropic/claude-3-sonnet", "anthropic/claude-3-opus"},
 			reason: "cheapest: openai/gpt-4o-mini at $0.000150 estimated",
@@ -48,11 +49,11 @@ func TestRoute(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := route(t, &Strategy{}, tt.req)
+			d, err := strategytest.Route(t, &Strategy{}, tt.req)
 			if err != nil {
 				t.Fatalf("Route: %v", err)
 			}
-			if got := choiceKeys(d); !slices.Equal(got, tt.want) {
+			if got := strategytest.ChoiceKeys(d); !slices.Equal(got, tt.want) {
 				t.Errorf("order = %v, want %v", got, tt.want)
 			}
 			if d.Reason != tt.reason {

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"github.com/oneflow-ai/oneflow/sdk/strategy/strategytest"
 	"slices"
 	"testing"
 
 	"github.com/oneflow-ai/oneflow/sdk/strategy"
 )
 
-func TestDescribeAndEmpty(t *testing.T) { testDescribeAndEmpty(t, &Strategy{}, "latency") }
+func TestDescribeAndEmpty(t *testing.T) {
+	strategytest.CheckDescribeAndEmpty(t, &Strategy{}, "latency")
+}
 
 func TestRoute(t *testing.T) {
 	cand := func(model string, has bool, ewma, p95 float64, cost int64, b strategy.BreakerState) strategy.Candidate {
@@ -27,7 +30,7 @@ func TestRoute(t *testing.T) {
 			// then the half-open claude-3-sonnet, although its 300 ms ties
 			// gpt-4o-mini's. The open local model (50 ms) is dropped.
 			name: "fixture",
-			req:  fixture(),
+			req:  strategytest.Fixture(),
 			want: []string{"anthropic/claude-3-haiku", "openai/gpt-4o-mini", "openai/gpt-4o",
 				"openai/gpt-3.5-turbo", "anthropic/claude-3-opus", "anthropic/claude-3-sonnet"},
 			scores: []float64{250, 300, 400, -1, -1, 300},
@@ -60,11 +63,11 @@ func TestRoute(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := route(t, &Strategy{}, tt.req)
+			d, err := strategytest.Route(t, &Strategy{}, tt.req)
 			if err != nil {
 				t.Fatalf("Route: %v", err)
 			}
-			if got := choiceKeys(d); !slices.Equal(got, tt.want) {
+			if got := strategytest.ChoiceKeys(d); !slices.Equal(got, tt.want) {
 				t.Errorf("order = %v, want %v", got, tt.want)
 			}
 			for i, s := range tt.scores {

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"github.com/oneflow-ai/oneflow/sdk/strategy/strategytest"
 	"slices"
 	"testing"
 
 	"github.com/oneflow-ai/oneflow/sdk/strategy"
 )
 
-func TestDescribeAndEmpty(t *testing.T) { testDescribeAndEmpty(t, &Strategy{}, "quality") }
+func TestDescribeAndEmpty(t *testing.T) {
+	strategytest.CheckDescribeAndEmpty(t, &Strategy{}, "quality")
+}
 
 func TestRoute(t *testing.T) {
 	cand := func(model string, q float64, cost int64) strategy.Candidate {
@@ -23,7 +26,7 @@ func TestRoute(t *testing.T) {
 			// gpt-4o and claude-3-sonnet tie at 90; gpt-4o is cheaper. The
 			// embedder's 99 does not count: it cannot chat.
 			name: "fixture",
-			req:  fixture(),
+			req:  strategytest.Fixture(),
 			want: []string{"anthropic/claude-3-opus", "openai/gpt-4o", "anthropic/claude-3-sonnet",
 				"openai/gpt-4o-mini", "anthropic/claude-3-haiku", "openai/gpt-3.5-turbo"},
 			reason: "highest quality: anthropic/claude-3-opus at 92, $0.015000 estimated",
@@ -37,11 +40,11 @@ func TestRoute(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := route(t, &Strategy{}, tt.req)
+			d, err := strategytest.Route(t, &Strategy{}, tt.req)
 			if err != nil {
 				t.Fatalf("Route: %v", err)
 			}
-			if got := choiceKeys(d); !slices.Equal(got, tt.want) {
+			if got := strategytest.ChoiceKeys(d); !slices.Equal(got, tt.want) {
 				t.Errorf("order = %v, want %v", got, tt.want)
 			}
 			if d.Reason != tt.reason {

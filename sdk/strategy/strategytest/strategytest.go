@@ -1,4 +1,8 @@
-package main
+// Package strategytest holds what the tests of strategy plugins built on
+// strategykit share: a fixed candidate table with every case a strategy
+// must handle, and helpers that run a strategy both directly and over the
+// real gRPC path and insist the two agree.
+package strategytest
 
 import (
 	"context"
@@ -10,12 +14,12 @@ import (
 	"github.com/oneflow-ai/oneflow/sdk/strategy"
 )
 
-// fixture is the fixed candidate table the strategy tests share: ties on
+// Fixture is the fixed candidate table the strategy tests share: ties on
 // cost (gpt-4o-mini, claude-3-haiku), quality (gpt-4o, claude-3-sonnet) and
 // latency (gpt-4o-mini, claude-3-sonnet); two unmeasured candidates; a
 // half-open and an open breaker; a context window too small; a modality
 // mismatch; and a missing capability.
-func fixture() *strategy.Request {
+func Fixture() *strategy.Request {
 	chat := []string{"chat", "chat_stream"}
 	return &strategy.Request{
 		Features: strategy.Features{Modality: "text", InputTokens: 1000, OutputTokens: 500, ContextTokens: 10_000, Capabilities: []string{"chat"}},
@@ -45,7 +49,8 @@ func fixture() *strategy.Request {
 	}
 }
 
-func choiceKeys(d *strategy.Decision) []string {
+// ChoiceKeys lists a decision's choices as "provider/model".
+func ChoiceKeys(d *strategy.Decision) []string {
 	out := make([]string, len(d.Choices))
 	for i, c := range d.Choices {
 		out[i] = c.Provider + "/" + c.Model
@@ -53,35 +58,35 @@ func choiceKeys(d *strategy.Decision) []string {
 	return out
 }
 
-// route calls s directly and, to check what the core will see, over the
+// Route calls s directly and, to check what the core will see, over the
 // real gRPC path; both must agree.
-func route(t *testing.T, s strategy.Strategy, req *strategy.Request) (*strategy.Decision, error) {
+func Route(t testing.TB, s strategy.Strategy, req *strategy.Request) (*strategy.Decision, error) {
 	t.Helper()
 	direct, err := s.Route(context.Background(), req)
 	remote, rerr := plugintest.Strategy(t, s).Route(context.Background(), req)
 	if (err == nil) != (rerr == nil) {
 		t.Fatalf("direct error %v, over gRPC %v", err, rerr)
 	}
-	if err == nil && (!slices.Equal(choiceKeys(direct), choiceKeys(remote)) || direct.Reason != remote.Reason) {
+	if err == nil && (!slices.Equal(ChoiceKeys(direct), ChoiceKeys(remote)) || direct.Reason != remote.Reason) {
 		t.Fatalf("direct %+v, over gRPC %+v", direct, remote)
 	}
 	return direct, err
 }
 
-// testDescribeAndEmpty checks Describe and the no-candidate answer.
-func testDescribeAndEmpty(t *testing.T, s strategy.Strategy, name string) {
+// CheckDescribeAndEmpty checks Describe and the no-candidate answer.
+func CheckDescribeAndEmpty(t testing.TB, s strategy.Strategy, name string) {
 	t.Helper()
 	info, err := s.Describe(context.Background())
 	if err != nil || info.Name != name || info.Version != "1.0.0" || info.PerRequest {
 		t.Errorf("Describe = %+v, %v", info, err)
 	}
-	req := fixture()
+	req := Fixture()
 	req.Features.Modality = "audio"
-	d, err := route(t, s, req)
+	d, err := Route(t, s, req)
 	if err != nil || len(d.Choices) != 0 || !strings.Contains(d.Reason, `not of modality "audio"`) {
 		t.Errorf("Route with nothing eligible = %+v, %v", d, err)
 	}
-	d, err = route(t, s, &strategy.Request{})
+	d, err = Route(t, s, &strategy.Request{})
 	if err != nil || len(d.Choices) != 0 || !strings.Contains(d.Reason, "none were offered") {
 		t.Errorf("Route with no candidates = %+v, %v", d, err)
 	}
