@@ -347,17 +347,10 @@ func (s *Snapshot) call(ctx context.Context, plan *Plan, retrySame bool, wait *t
 			}
 		}
 		if !final {
-			s.Log.Warn("attempt failed; trying next target", "provider", t.Provider, "model", t.Model, "err", err2str(last))
+			s.Log.Warn("attempt failed; trying next target", "provider", t.Provider, "model", t.Model, "err", last)
 		}
 	}
 	return plan.Targets[len(plan.Targets)-1], attempts, &CallError{Attempts: attempts, Last: last}
-}
-
-func err2str(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 func retryAfterOf(err error) time.Duration {
