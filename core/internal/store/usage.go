@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,6 +110,10 @@ func rollupUpsert() clause.OnConflict {
 // below SQLite's and PostgreSQL's limits.
 const usageInsertBatch = 250
 
+// usageYieldEvery is how many usage rows one INSERT carries before the
+// writer yields the CPU to requests.
+const usageYieldEvery = 8
+
 // InsertUsage writes records and adds them to the hourly and daily rollups,
 // all in one transaction: the rollups never disagree with the raw rows they
 // summarize. The UsageWriter calls it; it is exported for tools and tests.
@@ -162,8 +167,15 @@ func (s *Store) InsertUsage(ctx context.Context, recs []UsageRecord) error {
 		rollups[i] = *agg[k]
 	}
 	err := s.write(ctx, func(tx *gorm.DB) error {
-		if err := tx.CreateInBatches(&rows, usageInsertBatch).Error; err != nil {
-			return dbErr("insert usage records", err)
+		// Small statements with a yield between them: SQLite runs on the
+		// core's own CPU, and one large insert held it long enough to show
+		// in the request path's p99 (see BENCHMARKS.md).
+		for start := 0; start < len(rows); start += usageYieldEvery {
+			chunk := rows[start:min(start+usageYieldEvery, len(rows))]
+			if err := tx.Create(&chunk).Error; err != nil {
+				return dbErr("insert usage records", err)
+			}
+			runtime.Gosched()
 		}
 		if err := tx.Clauses(rollupUpsert()).CreateInBatches(&rollups, usageInsertBatch).Error; err != nil {
 			return dbErr("upsert usage rollups", err)
