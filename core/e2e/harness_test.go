@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	builds := map[string]string{
 		"oneflow":    "../cmd/oneflow",
 		"testplugin": "../internal/plugins/testdata/testplugin",
+		// The examples are what newcomers copy: they must work in a core.
+		"oneflow-provider-echo":   "../../examples/custom-provider",
+		"oneflow-strategy-prefer": "../../examples/custom-strategy",
 	}
 	for _, kind := range []string{"providers", "strategies"} {
 		entries, err := os.ReadDir(filepath.Join("../../plugins", kind))

@@ -39,7 +39,7 @@ type generation struct {
 
 // specs derives the plugin instances a config needs: one process per
 // enabled provider (each has its own key and base URL) and one per
-// strategy plugin. Providers without an API key are not launched.
+// strategy plugin. Providers whose key variable is unset are not launched.
 func specs(cfg *config.Config) ([]plugins.Spec, map[string]string) {
 	var out []plugins.Spec
 	unconfigured := make(map[string]string)
@@ -59,12 +59,11 @@ func specs(cfg *config.Config) ([]plugins.Spec, map[string]string) {
 				ConnectTimeout: p.ConnectTimeout, ReadTimeout: p.ReadTimeout, Options: p.Options,
 			},
 		})
-		if p.APIKey == "" {
-			hint := "set api_key in its provider block"
-			if p.APIKeyEnv != "" {
-				hint = "set the " + p.APIKeyEnv + " environment variable and reload"
-			}
-			unconfigured[p.Name] = hint
+		// A key read from an unset variable means "not configured yet"; a
+		// block with no api_key at all is a provider that needs none (a
+		// local server, a custom plugin).
+		if p.APIKey == "" && p.APIKeyEnv != "" {
+			unconfigured[p.Name] = "set the " + p.APIKeyEnv + " environment variable and reload"
 		}
 	}
 	for _, pl := range cfg.Plugins {
