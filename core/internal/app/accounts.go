@@ -36,9 +36,8 @@ func (h *meteredHold) Settle(ctx context.Context, o server.Outcome) int64 {
 		LatencyMS: o.Latency.Milliseconds(), Status: statusClass(o.Status), Attempts: len(o.Attempts),
 		PriceVersion: q.PriceVersion, Unpriced: q.Unpriced,
 	}
-	if est, err := (backend{h.a}).Quote(o.Target, server.Usage{InputTokens: o.EstimatedInputTokens, OutputTokens: o.Usage.OutputTokens}); err == nil && o.Target.Provider != "" {
-		rec.EstimatedMicroCredits = est.MicroCredits
-	}
+	est, haveEst := h.a.estimateOf(o)
+	rec.EstimatedMicroCredits = est
 	if h.a.tracer != nil {
 		var span trace.Span
 		ctx, span = h.a.tracer.Start(ctx, "settle credits")
@@ -51,7 +50,7 @@ func (h *meteredHold) Settle(ctx context.Context, o server.Outcome) int64 {
 	if h.a.quotas != nil && o.Target.Provider != "" {
 		h.a.quotas.add(h.p.Project, o.Target.Provider, charged)
 	}
-	h.a.recordOutcome(o, q, charged)
+	h.a.recordOutcome(o, q, charged, est, haveEst)
 	return charged
 }
 
@@ -70,8 +69,25 @@ func statusClass(status int) string {
 	return "ok"
 }
 
+// estimateOf prices the call as OneFlow's own token count would have:
+// the vendor's usage with the input tokens counted before the call. Set
+// against the charge it shows drift in counting, not in the max_tokens a
+// client asked for.
+func (a *App) estimateOf(o server.Outcome) (int64, bool) {
+	if o.Target.Provider == "" || o.EstimatedInputTokens <= 0 {
+		return 0, false
+	}
+	u := o.Usage
+	u.InputTokens = o.EstimatedInputTokens
+	q, err := (backend{a}).Quote(o.Target, u)
+	if err != nil {
+		return 0, false
+	}
+	return q.MicroCredits, true
+}
+
 // recordOutcome exports what a settled call used and cost.
-func (a *App) recordOutcome(o server.Outcome, q server.Quote, charged int64) {
+func (a *App) recordOutcome(o server.Outcome, q server.Quote, charged, est int64, haveEst bool) {
 	m := a.metrics
 	if m == nil || o.Target.Provider == "" {
 		return
@@ -82,14 +98,9 @@ func (a *App) recordOutcome(o server.Outcome, q server.Quote, charged int64) {
 		return
 	}
 	m.AddCreditsCharged(o.Target.Provider, o.Target.Model, charged)
-	// The estimate is what OneFlow's own token count would have cost with
-	// the same output: the ratio isolates drift in counting, not in the
-	// max_tokens a client asked for.
-	if o.EstimatedInputTokens > 0 && !o.Estimated {
-		u := o.Usage
-		u.InputTokens = o.EstimatedInputTokens
-		if est, err := (backend{a}).Quote(o.Target, u); err == nil {
-			m.ObserveEstimate(o.Target.Provider, o.Target.Model, est.MicroCredits, q.MicroCredits)
-		}
+	// A usage OneFlow counted itself (a stream cut short) has nothing to
+	// compare the estimate with.
+	if haveEst && !o.Estimated {
+		m.ObserveEstimate(o.Target.Provider, o.Target.Model, est, q.MicroCredits)
 	}
 }

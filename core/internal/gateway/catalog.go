@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/oneflow-ai/oneflow/core/internal/config"
@@ -45,20 +44,6 @@ func (c *Catalog) Lookup(name string) []*Entry { return c.byName[name] }
 
 // Entries returns every entry in config order.
 func (c *Catalog) Entries() []*Entry { return c.entries }
-
-// ModelIDs returns the distinct model ids, sorted.
-func (c *Catalog) ModelIDs() []string {
-	seen := make(map[string]bool, len(c.entries))
-	var ids []string
-	for _, e := range c.entries {
-		if !seen[e.Model.ID] {
-			seen[e.Model.ID] = true
-			ids = append(ids, e.Model.ID)
-		}
-	}
-	sort.Strings(ids)
-	return ids
-}
 
 // ParseAlias reports whether model is a routing alias ("auto" or
 // "auto:NAME") and which strategy it names; "" means the default.

@@ -158,7 +158,8 @@ func (s *Snapshot) route(ctx context.Context, name string, f Features) (*Plan, e
 	}
 	buckets := make([]uint16, len(req.Candidates))
 	for i, c := range req.Candidates {
-		buckets[i] = s.Stats.Get(c.Key()).Bucket()
+		// From the figures candidates() already read, not a second lookup.
+		buckets[i] = routing.Snapshot{EWMAMillis: c.LatencyEWMAMillis, ErrorRate: c.ErrorRate, Has: c.HasLatency}.Bucket()
 	}
 	class := routing.Class{
 		Strategy: name, Modality: f.Modality, TokenBucket: routing.TokenBucket(f.InputTokens + f.OutputTokens),

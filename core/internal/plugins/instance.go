@@ -482,9 +482,6 @@ func (in *Instance) Status() Status {
 	return st
 }
 
-// InFlight is the number of calls currently holding the instance.
-func (in *Instance) InFlight() int64 { return in.active.Load() }
-
 // Stop drains in-flight calls for at most drain, then kills the process
 // and ends supervision. It is safe to call more than once.
 func (in *Instance) Stop(drain time.Duration) {
