@@ -6,8 +6,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/oneflow-ai/oneflow/sdk/provider"
-	"github.com/pkoukk/tiktoken-go"
-	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 )
 
 // Chat overhead from OpenAI's cookbook, "How to count tokens with tiktoken"
@@ -24,22 +22,14 @@ const (
 // vendors whose tokenizer the core does not have (see doc.go).
 const charsPerToken = 4
 
-// offlineLoader makes tiktoken-go read its BPE ranks from the files
-// embedded by tiktoken-go-loader instead of downloading them.
+// Counter counts tokens with tiktoken's encodings (our own byte-pair
+// encoder, see bpe.go, which counts exactly as tiktoken-go does), loading
+// each encoding lazily the first time it is needed (a load parses a rank
+// file of up to 3.6 MB) and reusing it afterwards. It is safe for
+// concurrent use.
 //
-// tiktoken-go only offers a package-level setter (SetBpeLoader writes an
-// unsynchronized package variable that GetEncoding reads), so some
-// process-wide state is unavoidable. The Once lives at package level, not in
-// each Counter, on purpose: with one Once per Counter, a second Counter
-// (built by a config reload while the old generation still counts) would
-// write the variable while the first one's GetEncoding reads it, which is a
-// data race. A single Once makes the one write happen before every read
-// this package causes. It is the only package-level state here.
-var offlineLoader sync.Once
-
-// Counter counts tokens with tiktoken encodings, loading each encoding
-// lazily the first time it is needed (a load takes hundreds of
-// milliseconds) and reusing it afterwards. It is safe for concurrent use.
+// Each Counter has its own tables, so when a config reload replaces the
+// Counter the old generation's tables are freed with it.
 type Counter struct {
 	mu   sync.Mutex
 	encs map[string]*lazyEncoding
@@ -49,13 +39,12 @@ type Counter struct {
 // so loading o200k_base does not hold up callers of cl100k_base.
 type lazyEncoding struct {
 	once sync.Once
-	tk   *tiktoken.Tiktoken
+	enc  *bpeEncoding
 	err  error
 }
 
 // NewCounter returns a Counter that never touches the network.
 func NewCounter() *Counter {
-	offlineLoader.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) })
 	return &Counter{encs: make(map[string]*lazyEncoding)}
 }
 
@@ -73,7 +62,7 @@ func (c *Counter) Preload(names ...string) error {
 	return nil
 }
 
-func (c *Counter) encoding(name string) (*tiktoken.Tiktoken, error) {
+func (c *Counter) encoding(name string) (*bpeEncoding, error) {
 	c.mu.Lock()
 	e, ok := c.encs[name]
 	if !ok {
@@ -82,12 +71,14 @@ func (c *Counter) encoding(name string) (*tiktoken.Tiktoken, error) {
 	}
 	c.mu.Unlock()
 	e.once.Do(func() {
-		e.tk, e.err = tiktoken.GetEncoding(name)
+		e.enc, e.err = loadBPE(name)
 		if e.err != nil {
 			e.err = fmt.Errorf("load tokenizer encoding %q: %w", name, e.err)
 		}
 	})
-	return e.tk, e.err
+	// Once.Do returning is what publishes enc (and the tables behind it)
+	// to callers that did not run the load.
+	return e.enc, e.err
 }
 
 // CountText returns the number of tokens in text under the named
@@ -97,14 +88,13 @@ func (c *Counter) CountText(encoding, text string) int64 {
 	if encoding == "" || text == "" {
 		return approxTokens(text)
 	}
-	tk, err := c.encoding(encoding)
+	enc, err := c.encoding(encoding)
 	if err != nil {
 		return approxTokens(text)
 	}
-	// EncodeOrdinary treats special-token text such as "<|endoftext|>" in a
-	// user's prompt as plain text (as the API does) instead of panicking
-	// the way Encode does by default.
-	return int64(len(tk.EncodeOrdinary(text)))
+	// Special-token text such as "<|endoftext|>" in a user's prompt counts
+	// as plain text, as the API treats it (tiktoken's encode_ordinary).
+	return int64(enc.count(text))
 }
 
 // CountMessages estimates the prompt tokens of a chat: each message's

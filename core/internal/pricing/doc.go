@@ -35,8 +35,17 @@
 //
 // [Counter] estimates the tokens of a prompt before the request is sent,
 // so credits can be reserved and a route chosen. For OpenAI encodings
-// (o200k_base, cl100k_base, …) it uses tiktoken with the encodings compiled
-// into the binary, so no network is ever touched, and adds OpenAI's
+// (o200k_base, cl100k_base, p50k_base, r50k_base) it runs its own byte-pair
+// encoder over tiktoken's rank files, which are compiled into the binary
+// (from tiktoken-go-loader), so no network is ever touched. It counts
+// exactly what tiktoken-go's EncodeOrdinary would return: the text is split
+// with each encoding's pre-tokenizer pattern, reimplemented by hand with
+// regexp2's backtracking semantics and Go's Unicode tables, and each piece
+// is merged pair by pair, lowest rank first, as tiktoken does; tests compare
+// it with tiktoken-go token for token. The rank tables are kept in a few
+// large pointer-free arrays (token bytes, offsets, an open-addressing hash
+// table) rather than maps and strings, so that the garbage collector never
+// has to walk them, and counting does not allocate. It then adds OpenAI's
 // documented chat overhead: 3 tokens per message, 1 more when a message
 // has a name, and 3 to prime the reply (OpenAI cookbook, "How to count
 // tokens with tiktoken",
