@@ -16,8 +16,10 @@ import (
 // the charge is queued and written in batches, like usage records.
 //
 // What a crash can lose: the charges queued since the last flush (at most
-// chargeFlushEvery, or chargeBatch charges). Their usage records are lost
-// the same way; a limited project's money is never at risk from this.
+// chargeFlushEvery, or chargeBatch charges), and on a power loss the last
+// batches written (their commits do not wait for the disk; see
+// store.ChargeUnlimited). Their usage records are lost the same way; a
+// limited project's money is never at risk from this.
 const (
 	chargeBatch      = 100
 	chargeFlushEvery = 100 * time.Millisecond

@@ -46,7 +46,10 @@ func (s *Store) ChargeUnlimited(ctx context.Context, charges []Charge) error {
 		}
 		t.amount += c.MicroCredits
 	}
-	err := s.write(ctx, func(tx *gorm.DB) error {
+	// Like usage, these charges were queued in memory and are lossy on a
+	// crash anyway (see the accounts package), so the commit need not wait
+	// for the disk.
+	err := s.writeLazy(ctx, func(tx *gorm.DB) error {
 		for _, project := range order {
 			t := totals[project]
 			res := tx.Model(&projectRow{}).Where("id = ? AND unlimited", project).

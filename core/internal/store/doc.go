@@ -69,17 +69,26 @@
 //
 // The request path never writes usage synchronously. UsageWriter.Write
 // enqueues into a bounded in-memory queue (QueueSize, default 10000); one
-// goroutine commits batches (BatchSize, default 500, or every
-// FlushInterval, default 1s) in one transaction that also adds the batch to
+// goroutine gathers batches (BatchSize, default 500, or every
+// FlushInterval, default 1s) and writes each as small transactions
+// (ChunkSize, default 16 records), each of which also adds its records to
 // the hourly and daily rollups, so rollups always agree with the raw rows
-// they summarize. When the queue is full Write blocks for at most
-// EnqueueTimeout (5ms by default: back-pressure without stalling requests)
-// and then drops the record and counts it (Stats().Dropped). A failing batch
-// is retried twice, then dropped and counted (Stats().Failed). Close
-// flushes everything on graceful shutdown. A crash loses at most the
-// records still queued plus the batch being written: QueueSize + BatchSize
-// records. Usage loss never affects money: the ledger is written
-// synchronously by Reserve and Settle.
+// they summarize. Between transactions the writer sleeps several times as
+// long as the last one took, so that on a busy CPU requests are served
+// first (the reasons are in usage.go and BENCHMARKS.md). When the queue is
+// full Write blocks for at most EnqueueTimeout (5ms by default:
+// back-pressure without stalling requests) and then drops the record and
+// counts it (Stats().Dropped). A failing transaction is retried twice, then
+// dropped and counted (Stats().Failed). Close flushes everything on
+// graceful shutdown. A crash loses at most the records still queued plus
+// the batch being written: QueueSize + BatchSize records. Since usage is
+// lossy on a crash by design, its commits (and the batched charges of
+// unlimited projects) are not flushed to disk before they return
+// (synchronous=NORMAL for that transaction on SQLite, synchronous_commit=off
+// on PostgreSQL): an operating-system crash or power loss can also lose
+// the last of them, never corrupt them. Usage loss never affects a limited
+// project's money: the ledger is written synchronously, and durably, by
+// Reserve and Settle.
 //
 // Analytics (UsageSeries, UsageSummary) read the rollups; a query filtered
 // by user reads raw usage_records instead, which have a user column and the

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -125,6 +126,7 @@ func openSQLite(ctx context.Context, path string, opts Options, now func() time.
 		// FULL: a committed ledger transaction survives power loss, not
 		// only a process crash; WAL keeps that to one fsync per commit.
 		"_pragma=synchronous(FULL)",
+		"_pragma=temp_store(2)",
 		// No _time_format: the driver's default write format is already
 		// "2006-01-02 15:04:05.999999999-07:00" (see times.go), and in
 		// glebarez/go-sqlite v1.21 setting it makes the driver skip _txlock.
@@ -256,6 +258,46 @@ func (s *Store) PoolStats() sql.DBStats {
 // write runs fn in one transaction on the writer pool.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.wdb.WithContext(ctx).Transaction(fn)
+}
+
+// writeLazy is write for data whose loss in a crash is already accepted
+// (usage records and the batched charges of unlimited projects are queued
+// in memory first, see the package doc): the commit is atomic and
+// consistent but not flushed to disk before it returns. On SQLite that is
+// synchronous=NORMAL for this one transaction, on PostgreSQL
+// synchronous_commit=off; only an operating system crash or power loss
+// (SQLite) or a database server crash (PostgreSQL) can lose the last such
+// commits. Flushing every usage commit cost an fsync each, on the core's
+// own CPU, many times a second.
+func (s *Store) writeLazy(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if s.dialect == DialectPostgres {
+		return s.write(ctx, func(tx *gorm.DB) error {
+			if err := tx.Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
+				return dbErr("relax commit durability", err)
+			}
+			return fn(tx)
+		})
+	}
+	// The writer pool has one connection; holding it keeps every other
+	// write off it until synchronous is FULL again.
+	return s.wdb.WithContext(ctx).Connection(func(conn *gorm.DB) (err error) {
+		if err := conn.Exec("PRAGMA synchronous = NORMAL").Error; err != nil {
+			return dbErr("relax commit durability", err)
+		}
+		defer func() {
+			if rerr := conn.Exec("PRAGMA synchronous = FULL").Error; rerr != nil {
+				// Left at NORMAL, the connection would weaken every later
+				// ledger commit: have database/sql discard it.
+				if c, ok := conn.Statement.ConnPool.(*sql.Conn); ok {
+					_ = c.Raw(func(any) error { return driver.ErrBadConn })
+				}
+				if err == nil {
+					err = dbErr("restore commit durability", rerr)
+				}
+			}
+		}()
+		return conn.Transaction(fn)
+	})
 }
 
 // read returns a session on the read pool.

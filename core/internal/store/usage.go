@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,13 +109,11 @@ func rollupUpsert() clause.OnConflict {
 // below SQLite's and PostgreSQL's limits.
 const usageInsertBatch = 250
 
-// usageYieldEvery is how many usage rows one INSERT carries before the
-// writer yields the CPU to requests.
-const usageYieldEvery = 8
-
 // InsertUsage writes records and adds them to the hourly and daily rollups,
 // all in one transaction: the rollups never disagree with the raw rows they
-// summarize. The UsageWriter calls it; it is exported for tools and tests.
+// summarize. Its commit is not flushed to disk before it returns (see
+// writeLazy): usage is lossy on a crash by design. The UsageWriter calls
+// it; it is exported for tools and tests.
 func (s *Store) InsertUsage(ctx context.Context, recs []UsageRecord) error {
 	if len(recs) == 0 {
 		return nil
@@ -166,16 +163,9 @@ func (s *Store) InsertUsage(ctx context.Context, recs []UsageRecord) error {
 	for i, k := range order {
 		rollups[i] = *agg[k]
 	}
-	err := s.write(ctx, func(tx *gorm.DB) error {
-		// Small statements with a yield between them: SQLite runs on the
-		// core's own CPU, and one large insert held it long enough to show
-		// in the request path's p99 (see BENCHMARKS.md).
-		for start := 0; start < len(rows); start += usageYieldEvery {
-			chunk := rows[start:min(start+usageYieldEvery, len(rows))]
-			if err := tx.Create(&chunk).Error; err != nil {
-				return dbErr("insert usage records", err)
-			}
-			runtime.Gosched()
+	err := s.writeLazy(ctx, func(tx *gorm.DB) error {
+		if err := tx.CreateInBatches(&rows, usageInsertBatch).Error; err != nil {
+			return dbErr("insert usage records", err)
 		}
 		if err := tx.Clauses(rollupUpsert()).CreateInBatches(&rollups, usageInsertBatch).Error; err != nil {
 			return dbErr("upsert usage rollups", err)
@@ -221,7 +211,10 @@ func (s *Store) DeleteUsageBefore(ctx context.Context, t time.Time) (int64, erro
 
 // UsageWriterOptions tunes a UsageWriter. Zero values pick the defaults.
 type UsageWriterOptions struct {
-	BatchSize     int           // records per transaction; default 500
+	BatchSize int // records gathered before a write; default 500
+	// ChunkSize is how many records one transaction carries; a batch is
+	// written as several paced transactions (see commit). Default 16.
+	ChunkSize     int
 	FlushInterval time.Duration // longest a record waits in the queue; default 1s
 	QueueSize     int           // records buffered in memory; default 10000
 	// EnqueueTimeout is how long Write blocks when the queue is full
@@ -269,6 +262,9 @@ type UsageWriter struct {
 func NewUsageWriter(s *Store, opts UsageWriterOptions) *UsageWriter {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 500
+	}
+	if opts.ChunkSize <= 0 {
+		opts.ChunkSize = 16
 	}
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = time.Second
@@ -378,11 +374,11 @@ func (w *UsageWriter) run() {
 	batch := make([]UsageRecord, 0, w.opts.BatchSize)
 	ticker := time.NewTicker(w.opts.FlushInterval)
 	defer ticker.Stop()
-	commit := func(ctx context.Context) error {
+	commit := func(ctx context.Context, paced bool) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := w.commit(ctx, batch)
+		err := w.commit(ctx, batch, paced)
 		batch = batch[:0]
 		return err
 	}
@@ -394,12 +390,12 @@ func (w *UsageWriter) run() {
 			case rec := <-w.queue:
 				batch = append(batch, rec)
 				if len(batch) >= w.opts.BatchSize {
-					if err := commit(ctx); err != nil {
+					if err := commit(ctx, false); err != nil {
 						last = err
 					}
 				}
 			default:
-				if err := commit(ctx); err != nil {
+				if err := commit(ctx, false); err != nil {
 					last = err
 				}
 				return last
@@ -411,10 +407,10 @@ func (w *UsageWriter) run() {
 		case rec := <-w.queue:
 			batch = append(batch, rec)
 			if len(batch) >= w.opts.BatchSize {
-				_ = commit(context.Background())
+				_ = commit(context.Background(), true)
 			}
 		case <-ticker.C:
-			_ = commit(context.Background())
+			_ = commit(context.Background(), true)
 		case reply := <-w.flushReq:
 			reply <- drain(context.Background())
 		case ctx := <-w.closeReq:
@@ -426,19 +422,63 @@ func (w *UsageWriter) run() {
 	}
 }
 
-// commit writes one batch, retrying transient failures a bounded number of
-// times. A batch that keeps failing is dropped so that one poison record
-// or a long outage cannot grow memory without bound.
-func (w *UsageWriter) commit(parent context.Context, recs []UsageRecord) error {
+// commit writes recs in transactions of ChunkSize records. Paced, it
+// pauses after each transaction (see pause); a flush or the final drain
+// writes as fast as it can.
+func (w *UsageWriter) commit(ctx context.Context, recs []UsageRecord, paced bool) error {
 	// IDs are fixed before the first attempt so that a retry after a lost
 	// commit acknowledgement hits the primary key instead of writing the
-	// batch twice; that conflict then means "already written".
+	// records twice; that conflict then means "already written".
 	now := w.store.now()
 	for i := range recs {
 		if recs[i].ID == "" {
 			recs[i].ID = newID("use", now)
 		}
 	}
+	var last error
+	for start := 0; start < len(recs); start += w.opts.ChunkSize {
+		chunk := recs[start:min(start+w.opts.ChunkSize, len(recs))]
+		began := time.Now()
+		if err := w.commitChunk(ctx, chunk); err != nil {
+			last = err
+		}
+		if paced && start+len(chunk) < len(recs) {
+			w.pause(time.Since(began))
+		}
+	}
+	return last
+}
+
+// Pacing of the usage writer. On a gateway with one CPU the writer and the
+// requests share it, and Go's scheduler has no priorities: a goroutine
+// woken by a timer or a channel runs next, ahead of every request already
+// waiting, and a goroutine that only calls runtime.Gosched starves the
+// network poller (the scheduler serves its run queues before it polls, so
+// ready connections wait for sysmon's 10 ms poll). Writing a 500-record
+// batch in one go held the CPU for ~15 ms and was the gateway's p99. So
+// the writer writes a small transaction, then sleeps several times as long
+// as that took: requests queued meanwhile are served first, and the writer
+// takes at most 1/(1+usagePauseFactor) of the CPU while it has work.
+const (
+	usagePauseFactor = 4
+	usageMinPause    = 200 * time.Microsecond
+	usageMaxPause    = 20 * time.Millisecond
+)
+
+// pause sleeps after a transaction that took took, unless the queue is
+// backing up: then throughput matters more than the CPU share, since a full
+// queue drops records.
+func (w *UsageWriter) pause(took time.Duration) {
+	if len(w.queue) > cap(w.queue)/2 {
+		return
+	}
+	time.Sleep(min(max(took*usagePauseFactor, usageMinPause), usageMaxPause))
+}
+
+// commitChunk writes one transaction, retrying transient failures a
+// bounded number of times. Records that keep failing are dropped so that
+// one poison record or a long outage cannot grow memory without bound.
+func (w *UsageWriter) commitChunk(parent context.Context, recs []UsageRecord) error {
 	pause := 100 * time.Millisecond
 	var err error
 	for attempt := 0; ; attempt++ {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -28,20 +29,24 @@ func TestUsageWriterBatching(t *testing.T) {
 	cases := []struct {
 		name        string
 		batchSize   int
+		chunkSize   int
 		records     int
-		wantBatches int64
+		wantBatches int64 // transactions
 	}{
-		{"full batches then a flushed tail", 10, 35, 4},
+		{"full batches then a flushed tail", 10, 0, 35, 4},
+		{"batches written in chunks", 100, 16, 100, 7},
 		// One transaction holding more rows than one INSERT statement.
-		{"batch larger than one statement", 600, 600, 1},
-		{"nothing to write", 10, 0, 0},
+		{"batch larger than one statement", 600, 600, 600, 1},
+		{"nothing to write", 10, 0, 0, 0},
 	}
 	forEachBackend(t, Options{}, func(t *testing.T, s *Store) {
 		var written int64
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				ctx := ctxT(t)
-				w := NewUsageWriter(s, UsageWriterOptions{BatchSize: tc.batchSize, FlushInterval: time.Hour, QueueSize: 1000})
+				w := NewUsageWriter(s, UsageWriterOptions{
+					BatchSize: tc.batchSize, ChunkSize: tc.chunkSize, FlushInterval: time.Hour, QueueSize: 1000,
+				})
 				defer w.Close(ctx)
 				for i := range tc.records {
 					if !w.Write(rec(i)) {
@@ -278,4 +283,55 @@ func TestDeleteUsageBefore(t *testing.T) {
 			t.Fatalf("rollups changed by retention: %+v -> %+v", before.Total, after.Total)
 		}
 	})
+}
+
+// BenchmarkInsertUsageSQLite measures the usage writer's cost per record on
+// the default store: it runs on the core's own CPU, so every microsecond
+// here is taken from requests.
+func BenchmarkInsertUsageSQLite(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite://"+b.TempDir()+"/bench.db", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	const batch = 16 // the writer's default ChunkSize: one transaction
+	recs := make([]UsageRecord, batch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += batch {
+		for j := range recs {
+			recs[j] = UsageRecord{
+				RequestID: fmt.Sprintf("req-%d-%d", i, j), ProjectID: "prj_default", KeyID: "key_admin",
+				Provider: "openai", Model: "gpt-4o-mini", Strategy: "cost", InputTokens: 12, OutputTokens: 40,
+				EstimatedMicroCredits: 900, ChargedMicroCredits: 700, LatencyMS: 1, Attempts: 1, PriceVersion: "v1",
+			}
+		}
+		if err := s.InsertUsage(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// A usage commit relaxes durability for itself only: the writer connection
+// the ledger commits on must be back at synchronous=FULL (2) afterwards.
+func TestInsertUsageKeepsLedgerCommitsDurable(t *testing.T) {
+	s := openTestStore(t, "sqlite://"+t.TempDir()+"/durable.db", Options{})
+	ctx := ctxT(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertUsage(ctx, []UsageRecord{rec(1), rec(2)}); err != nil {
+		t.Fatal(err)
+	}
+	var level int
+	if err := s.wdb.WithContext(ctx).Raw("PRAGMA synchronous").Scan(&level).Error; err != nil {
+		t.Fatal(err)
+	}
+	if level != 2 {
+		t.Fatalf("writer connection synchronous = %d after a usage commit, want 2 (FULL)", level)
+	}
 }
