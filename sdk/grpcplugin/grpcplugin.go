@@ -2,6 +2,7 @@ package grpcplugin
 
 import (
 	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/oneflow-ai/oneflow/sdk/internal/handshake"
 	"github.com/oneflow-ai/oneflow/sdk/provider"
@@ -18,6 +19,18 @@ const (
 )
 
 // Handshake returns the handshake the host expects from every plugin.
+// DialOptions are the gRPC options the host dials a plugin with; they match
+// the plugin's server settings (see [WindowSize]).
+func DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithInitialWindowSize(WindowSize),
+		grpc.WithInitialConnWindowSize(WindowSize),
+	}
+}
+
+// WindowSize is the flow-control window both ends of the link use.
+const WindowSize = handshake.WindowSize
+
 func Handshake() plugin.HandshakeConfig { return handshake.Config() }
 
 // PluginSet returns the plugins a host can dispense. Dispensing

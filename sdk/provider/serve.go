@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/oneflow-ai/oneflow/sdk/internal/handshake"
+	"github.com/oneflow-ai/oneflow/sdk/internal/rpcserver"
 	"github.com/oneflow-ai/oneflow/sdk/internal/tracing"
 )
 
@@ -29,7 +30,7 @@ func Serve(p Provider) {
 		Output:     os.Stderr,
 		JSONFormat: true,
 	})
-	tp, flush := tracing.Setup()
+	tr, flush := tracing.Setup()
 	defer flush()
 	if ls, ok := p.(LoggerSetter); ok {
 		ls.SetLogger(log)
@@ -40,7 +41,7 @@ func Serve(p Provider) {
 			handshake.ProviderPluginName: &GRPCPlugin{Impl: p, Logger: log},
 		},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return plugin.DefaultGRPCServer(append(opts, tracing.ServerOption(tp)))
+			return rpcserver.New(opts, tr)
 		},
 		Logger: log,
 	})

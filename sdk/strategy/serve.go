@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/oneflow-ai/oneflow/sdk/internal/handshake"
+	"github.com/oneflow-ai/oneflow/sdk/internal/rpcserver"
 	"github.com/oneflow-ai/oneflow/sdk/internal/tracing"
 )
 
@@ -17,7 +18,7 @@ import (
 //	func main() { strategy.Serve(&myStrategy{}) }
 func Serve(s Strategy) {
 	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: os.Stderr, JSONFormat: true})
-	tp, flush := tracing.Setup()
+	tr, flush := tracing.Setup()
 	defer flush()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: handshake.Config(),
@@ -25,7 +26,7 @@ func Serve(s Strategy) {
 			handshake.StrategyPluginName: &GRPCPlugin{Impl: s, Logger: log},
 		},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return plugin.DefaultGRPCServer(append(opts, tracing.ServerOption(tp)))
+			return rpcserver.New(opts, tr)
 		},
 		Logger: log,
 	})

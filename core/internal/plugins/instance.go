@@ -229,7 +229,7 @@ func (in *Instance) dial(ctx context.Context) (*conn, error) {
 		SecureConfig:     secure,
 		StartTimeout:     in.opts.StartTimeout,
 		Logger:           in.log,
-		GRPCDialOptions:  in.opts.DialOptions,
+		GRPCDialOptions:  append(grpcplugin.DialOptions(), in.opts.DialOptions...),
 	})
 	rpc, err := client.Client()
 	if err != nil {
@@ -524,7 +524,10 @@ func secureConfig(sum string) (*plugin.SecureConfig, error) {
 // Configure, not the environment.
 func pluginEnv(extras ...map[string]string) []string {
 	env := make([]string, 0, 8)
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"} {
+	// The Go runtime's knobs pass through too, so an operator tunes the
+	// plugins the way they tune the core.
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY",
+		"GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}

@@ -23,3 +23,11 @@ func Config() plugin.HandshakeConfig {
 		MagicCookieValue: "4f6e65466c6f772d706c7567696e2d7631",
 	}
 }
+
+// WindowSize is the gRPC flow-control window of the host–plugin link, per
+// stream and per connection, set on both ends. Fixing it turns off gRPC's
+// bandwidth-delay-product estimation, which sends a PING with received data
+// (an extra frame, write and wake-up per call) to size windows for network
+// links; between two processes on one machine it buys nothing. It is larger
+// than any message a plugin exchanges, so flow control never stalls a call.
+const WindowSize = 16 << 20

@@ -23,12 +23,20 @@ import (
 	"google.golang.org/grpc"
 )
 
-// Setup returns the plugin's tracer provider and a flush function. With
-// tracing off it is a no-op provider, which still carries the host's trace
-// context through the call so nothing else needs to know.
-func Setup() (trace.TracerProvider, func()) {
+// Tracing is a plugin's tracing set-up.
+type Tracing struct {
+	// Enabled is whether the host turned tracing on (ONEFLOW_TRACING=true).
+	Enabled bool
+	// Provider is the tracer provider; a no-op one when tracing is off, so
+	// code that starts spans needs no check.
+	Provider trace.TracerProvider
+}
+
+// Setup returns the plugin's tracing and a flush function.
+func Setup() (Tracing, func()) {
+	off := Tracing{Provider: noop.NewTracerProvider()}
 	if os.Getenv("ONEFLOW_TRACING") != "true" {
-		return noop.NewTracerProvider(), func() {}
+		return off, func() {}
 	}
 	var opts []otlptracegrpc.Option
 	endpoint := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -40,7 +48,7 @@ func Setup() (trace.TracerProvider, func()) {
 	}
 	exp, err := otlptracegrpc.New(context.Background(), opts...)
 	if err != nil {
-		return noop.NewTracerProvider(), func() {}
+		return off, func() {}
 	}
 	name := os.Getenv("OTEL_SERVICE_NAME")
 	if name == "" {
@@ -52,7 +60,7 @@ func Setup() (trace.TracerProvider, func()) {
 		sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(200*time.Millisecond)),
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", name))),
 	)
-	return tp, func() {
+	return Tracing{Enabled: true, Provider: tp}, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = tp.Shutdown(ctx)
