@@ -104,6 +104,7 @@ func startGateway(ctx context.Context, o *options, fl gatewayFlavor, upstreamURL
 		return nil, fmt.Errorf("write the %s core's config: %w", fl.Name, err)
 	}
 	env := append(cleanEnv(), "ONEFLOW_ADMIN_KEY="+adminKey, "ONEFLOW_LISTEN=127.0.0.1:0")
+	env = append(env, o.gwEnv...)
 	if pprofAddr != "" {
 		env = append(env, "ONEFLOW_PPROF="+pprofAddr)
 	}

@@ -110,6 +110,7 @@ type options struct {
 	gwLogLevel  string
 	logDir      string
 	gwPprof     string
+	gwEnv       []string
 	profileOut  string
 	profileRate int
 
@@ -155,6 +156,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.gwLogLevel, "gw-log-level", "info", "the cores' log level")
 	fs.StringVar(&o.logDir, "logs", "", "write each child's output (cores, floor, upstream) to a file in this directory")
 	fs.StringVar(&o.gwPprof, "gw-pprof", "", "ask the bare core to serve pprof here (ONEFLOW_PPROF), e.g. 127.0.0.1:6060")
+	gwEnv := fs.String("gw-env", "", "extra environment for the cores, comma separated (e.g. GOGC=200): for experiments")
 	fs.StringVar(&o.profileOut, "profile", "", "with -gw-pprof: save a CPU profile of the bare core taken during its -profile-rate step")
 	fs.IntVar(&o.profileRate, "profile-rate", 1000, "the fixed rate during which the profile is taken")
 	if err := fs.Parse(args); err != nil {
@@ -174,6 +176,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-stream-levels: %w", err)
 	}
 	o.targets = strings.Split(*targets, ",")
+	if *gwEnv != "" {
+		o.gwEnv = strings.Split(*gwEnv, ",")
+	}
 	for _, t := range o.targets {
 		if !slices.Contains([]string{"direct", "floor", "bare", "governed"}, t) {
 			return nil, fmt.Errorf("-targets: unknown target %q", t)
