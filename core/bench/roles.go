@@ -48,11 +48,11 @@ func runFloor(ctx context.Context, args []string, stdout io.Writer) error {
 // floorProxy is the floor's proxy. Its transport keeps as many idle
 // connections per host as OneFlow's provider plugins do (sdk/vendorhttp),
 // so the floor is not handicapped by net/http's default of two.
-func floorProxy(u *url.URL) *httputil.ReverseProxy {
+func floorProxy(u *url.URL) http.Handler {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 1024
 	tr.MaxIdleConnsPerHost = 1024
-	return &httputil.ReverseProxy{
+	p := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(u)
 			r.Out.Host = u.Host
@@ -60,6 +60,14 @@ func floorProxy(u *url.URL) *httputil.ReverseProxy {
 		Transport:     tr,
 		FlushInterval: -1, // stream chunks as they come, like the gateway
 	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Without full duplex, the server closes the request body when the
+		// response starts; if the transport had not yet read the body's
+		// EOF while forwarding it, that read fails and the transport drops
+		// the upstream connection mid-stream (about 1 stream in 75).
+		_ = http.NewResponseController(w).EnableFullDuplex()
+		p.ServeHTTP(w, r)
+	})
 }
 
 func serveUntilDone(ctx context.Context, listen string, h http.Handler, stdout io.Writer) error {
