@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/oneflow-ai/oneflow/sdk/internal/gctune"
 	"github.com/oneflow-ai/oneflow/sdk/internal/handshake"
 	"github.com/oneflow-ai/oneflow/sdk/internal/rpcserver"
 	"github.com/oneflow-ai/oneflow/sdk/internal/tracing"
@@ -30,6 +31,7 @@ func Serve(p Provider) {
 		Output:     os.Stderr,
 		JSONFormat: true,
 	})
+	gctune.Apply()
 	tr, flush := tracing.Setup()
 	defer flush()
 	if ls, ok := p.(LoggerSetter); ok {

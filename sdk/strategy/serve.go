@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/oneflow-ai/oneflow/sdk/internal/gctune"
 	"github.com/oneflow-ai/oneflow/sdk/internal/handshake"
 	"github.com/oneflow-ai/oneflow/sdk/internal/rpcserver"
 	"github.com/oneflow-ai/oneflow/sdk/internal/tracing"
@@ -18,6 +19,7 @@ import (
 //	func main() { strategy.Serve(&myStrategy{}) }
 func Serve(s Strategy) {
 	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: os.Stderr, JSONFormat: true})
+	gctune.Apply()
 	tr, flush := tracing.Setup()
 	defer flush()
 	plugin.Serve(&plugin.ServeConfig{
