@@ -13,9 +13,8 @@ import (
 // gcPercent is the core's GOGC unless the environment sets one. The core's
 // live heap is small (tens of MB), so at Go's default of 100 it collects
 // about once a second under load, and on a busy single CPU each cycle shows
-// in the p99 (BENCHMARKS.md: 400 took the p99 at 1000 req/s from 4–6 ms to
-// about 4 ms). The heap grows to about five times the live data instead of
-// twice; GOMEMLIMIT still caps it.
+// in the p99 (see BENCHMARKS.md). The heap grows to about five times the
+// live data instead of twice; GOMEMLIMIT still caps it.
 const gcPercent = 400
 
 func main() {
