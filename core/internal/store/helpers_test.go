@@ -176,3 +176,19 @@ func ctxT(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// openBenchStore opens a migrated SQLite store in a temporary directory,
+// closed when the benchmark ends.
+func openBenchStore(b *testing.B) *Store {
+	b.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite://"+b.TempDir()+"/bench.db", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}

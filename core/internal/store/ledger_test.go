@@ -491,14 +491,7 @@ func TestBalanceNeverNegativeConstraint(t *testing.T) {
 
 func BenchmarkReserveSettleSQLite(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite://"+b.TempDir()+"/bench.db", Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := openBenchStore(b)
 	p, err := s.CreateProject(ctx, "bench")
 	if err != nil {
 		b.Fatal(err)

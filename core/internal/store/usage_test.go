@@ -290,14 +290,7 @@ func TestDeleteUsageBefore(t *testing.T) {
 // here is taken from requests.
 func BenchmarkInsertUsageSQLite(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite://"+b.TempDir()+"/bench.db", Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := openBenchStore(b)
 	const batch = 16 // the writer's default ChunkSize: one transaction
 	recs := make([]UsageRecord, batch)
 	b.ReportAllocs()
