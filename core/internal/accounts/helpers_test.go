@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/oneflow-ai/oneflow/core/internal/clocktest"
 	"github.com/oneflow-ai/oneflow/core/internal/server"
 	"github.com/oneflow-ai/oneflow/core/internal/store"
 )
@@ -30,24 +31,9 @@ const (
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
 // fakeClock is a settable clock shared by the store and the service.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = clocktest.Clock
 
-func newFakeClock() *fakeClock { return &fakeClock{t: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newFakeClock() *fakeClock { return clocktest.New(t0) }
 
 // env is one test database: open returns a new store handle on it (a
 // "replica"), migrated once.

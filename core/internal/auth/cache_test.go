@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oneflow-ai/oneflow/core/internal/clocktest"
 )
 
 func TestKeyCacheTTL(t *testing.T) {
@@ -29,7 +31,7 @@ func TestKeyCacheTTL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &fakeClock{t: clock.Now()}
+			c := clocktest.New(clock.Now())
 			cache := NewKeyCache(tt.ttl, c.Now)
 			cache.Put("h", tt.principal)
 			c.Advance(tt.after)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/oneflow-ai/oneflow/core/internal/clocktest"
 )
 
 const testSecret = "0123456789abcdef0123456789abcdef-test-hmac-secret"
@@ -292,7 +294,7 @@ func TestVerifyTimeWindow(t *testing.T) {
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					at := &fakeClock{t: start.Add(tt.at)}
+					at := clocktest.New(start.Add(tt.at))
 					cfg := cfg
 					cfg.Clock = at.Now
 					v, err := NewIssuer(cfg)

@@ -10,30 +10,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oneflow-ai/oneflow/core/internal/clocktest"
 )
 
 // defaultTestPostgresURL is used when ONEFLOW_TEST_POSTGRES_URL is unset.
 const defaultTestPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // fakeClock is a settable clock for Options.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = clocktest.Clock
 
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+func newFakeClock(t time.Time) *fakeClock { return clocktest.New(t) }
 
 // backend opens fresh, migrated stores of one kind. open returns a new
 // handle on the same database each call (a "replica").
