@@ -85,16 +85,7 @@ func (c *Counter) encoding(name string) (*bpeEncoding, error) {
 // encoding. For encoding "" or one that cannot be loaded (Preload reports
 // that) it returns the ceil(runes / 4) approximation.
 func (c *Counter) CountText(encoding, text string) int64 {
-	if encoding == "" || text == "" {
-		return approxTokens(text)
-	}
-	enc, err := c.encoding(encoding)
-	if err != nil {
-		return approxTokens(text)
-	}
-	// Special-token text such as "<|endoftext|>" in a user's prompt counts
-	// as plain text, as the API treats it (tiktoken's encode_ordinary).
-	return int64(enc.count(text))
+	return countWith(c.resolve(encoding), text)
 }
 
 // CountMessages estimates the prompt tokens of a chat: each message's
@@ -102,16 +93,40 @@ func (c *Counter) CountText(encoding, text string) int64 {
 // parts are not counted; vendors bill them separately and settlement uses
 // the vendor's own figures.
 func (c *Counter) CountMessages(encoding string, msgs []provider.Message) int64 {
+	enc := c.resolve(encoding) // once per request, not per string
 	n := int64(tokensReplyPrime)
 	for _, m := range msgs {
 		n += tokensPerMessage
-		n += c.CountText(encoding, string(m.Role))
-		n += c.CountText(encoding, m.Text())
+		n += countWith(enc, string(m.Role))
+		n += countWith(enc, m.Text())
 		if m.Name != "" {
-			n += c.CountText(encoding, m.Name) + tokensPerName
+			n += countWith(enc, m.Name) + tokensPerName
 		}
 	}
 	return n
+}
+
+// resolve returns the named encoding, or nil for "" or one that cannot
+// be loaded (counted by approximation).
+func (c *Counter) resolve(encoding string) *bpeEncoding {
+	if encoding == "" {
+		return nil
+	}
+	enc, err := c.encoding(encoding)
+	if err != nil {
+		return nil
+	}
+	return enc
+}
+
+// countWith counts text with enc, or approximates it when enc is nil.
+// Special-token text such as "<|endoftext|>" in a user's prompt counts as
+// plain text, as the API treats it (tiktoken's encode_ordinary).
+func countWith(enc *bpeEncoding, text string) int64 {
+	if enc == nil || text == "" {
+		return approxTokens(text)
+	}
+	return int64(enc.count(text))
 }
 
 // approxTokens is ceil(runes / 4).
