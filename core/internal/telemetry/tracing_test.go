@@ -96,11 +96,19 @@ func TestGRPCServerSpanIsChildOfClientSpan(t *testing.T) {
 		t.Fatalf("health check: %v", err)
 	}
 	root.End()
-	if err := tp.ForceFlush(ctx); err != nil {
-		t.Fatal(err)
+	// The server span ends in the server's stats handler after the
+	// response is on the wire, so the client can return before it is
+	// exported: wait for it rather than race it.
+	var spans tracetest.SpanStubs
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if err := tp.ForceFlush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		spans = exp.GetSpans()
+		if hasKind(spans, trace.SpanKindServer) || time.Now().After(deadline) {
+			break
+		}
 	}
-
-	spans := exp.GetSpans()
 	var client, server *tracetest.SpanStub
 	for i := range spans {
 		s := &spans[i]
@@ -317,4 +325,13 @@ func TestOTLPExporterDeliversSpans(t *testing.T) {
 			}
 		})
 	}
+}
+
+func hasKind(spans tracetest.SpanStubs, kind trace.SpanKind) bool {
+	for _, s := range spans {
+		if s.SpanKind == kind {
+			return true
+		}
+	}
+	return false
 }
