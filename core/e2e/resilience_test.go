@@ -283,11 +283,6 @@ func TestIdempotencyKey(t *testing.T) {
 	fu, url := newUpstream(t, fakeupstream.Faults{})
 	c := startCore(t, configFor([]string{url}, ""))
 	c.waitReady()
-	newKey := func() string {
-		b := make([]byte, 8)
-		_, _ = rand.Read(b)
-		return "idem-" + hex.EncodeToString(b)
-	}
 	ctx := context.Background()
 	body := chatBody("gpt-4o-mini")
 	key := map[string]string{"Idempotency-Key": newKey()}
@@ -353,6 +348,70 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 	if got := fu.Requests.Load(); got != 2 {
 		t.Fatalf("%d concurrent requests with one key made %d upstream calls, want 1", n, got-1)
+	}
+}
+
+// newKey returns a fresh Idempotency-Key.
+func newKey() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "idem-" + hex.EncodeToString(b)
+}
+
+// TestIdempotencyKeyStream: a stream that ended with [DONE] is stored and
+// replayed byte for byte without a second vendor call; a stream the
+// upstream cut is not stored, so a retry with its key runs again.
+func TestIdempotencyKeyStream(t *testing.T) {
+	fu, url := newUpstream(t, fakeupstream.Faults{})
+	c := startCore(t, configFor([]string{url}, ""))
+	c.waitReady()
+	ctx := context.Background()
+	body := chatBody("gpt-4o-mini")
+	body["stream"] = true
+	body["stream_options"] = map[string]any{"include_usage": true}
+
+	key := map[string]string{"Idempotency-Key": newKey()}
+	r1, b1, err := c.post(ctx, "/v1/chat/completions", body, key)
+	if err != nil || r1.StatusCode != 200 {
+		t.Fatalf("first: %v %v %s", err, r1, b1)
+	}
+	if !strings.HasSuffix(string(b1), "data: [DONE]\n\n") || !strings.Contains(string(b1), `"credits"`) {
+		t.Fatalf("first stream is not a finished stream with usage:\n%s", b1)
+	}
+	r2, b2, err := c.post(ctx, "/v1/chat/completions", body, key)
+	if err != nil || r2.StatusCode != 200 {
+		t.Fatalf("repeat: %v %v %s", err, r2, b2)
+	}
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"replay has the same events", string(b2) == string(b1)},
+		{"replay is marked", r2.Header.Get("Idempotent-Replayed") == "true"},
+		{"replay is an event stream", strings.HasPrefix(r2.Header.Get("Content-Type"), "text/event-stream")},
+		{"replay names the model", r2.Header.Get("X-OneFlow-Model") == r1.Header.Get("X-OneFlow-Model")},
+		{"the vendor was called once", fu.Requests.Load() == 1},
+	}
+	for _, tt := range tests {
+		if !tt.ok {
+			t.Errorf("%s: headers %v\nfirst  %s\nrepeat %s", tt.name, r2.Header, b1, b2)
+		}
+	}
+
+	fu.SetFaults(fakeupstream.Faults{StreamChunks: 5, DropAfterChunks: 2})
+	key = map[string]string{"Idempotency-Key": newKey()}
+	r3, b3, err := c.post(ctx, "/v1/chat/completions", body, key)
+	if err != nil || r3.StatusCode != 200 || !strings.Contains(string(b3), `"error"`) {
+		t.Fatalf("cut stream: want 200 with an in-band error, got %v %v %s", err, r3, b3)
+	}
+	fu.SetFaults(fakeupstream.Faults{})
+	before := fu.Requests.Load()
+	r4, b4, err := c.post(ctx, "/v1/chat/completions", body, key)
+	if err != nil || r4.StatusCode != 200 {
+		t.Fatalf("retry of the cut stream: %v %v %s", err, r4, b4)
+	}
+	if r4.Header.Get("Idempotent-Replayed") != "" || fu.Requests.Load() == before || strings.Contains(string(b4), `"error"`) {
+		t.Fatalf("the retry of a cut stream replayed it instead of running again (upstream calls %d→%d):\n%s", before, fu.Requests.Load(), b4)
 	}
 }
 

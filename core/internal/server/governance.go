@@ -132,12 +132,19 @@ func (r *recorder) WriteString(s string) (int, error) {
 // replayHeaders are the response headers a replay repeats.
 var replayHeaders = [...]string{"Content-Type", headerProvider, headerModel, headerCredits}
 
+// errUnfinished marks a response that began but did not end well (a stream
+// cut by an upstream failure or the client going away): it is not stored,
+// so a retry with the same key runs again instead of replaying half an answer.
+var errUnfinished = errors.New("response did not finish")
+
+// markUnfinished tells idempotent not to store this request's response.
+func markUnfinished(c *gin.Context) { c.Set("response_unfinished", true) }
+
 // idempotent makes a POST with an Idempotency-Key run at most once per
 // key and body: a repeat gets the stored response and is neither sent
 // upstream nor charged again; the same key with another body is 422; a
-// repeat while the first is running waits for it. Streamed answers are
-// not stored (a replay could not reproduce their timing), so a streaming
-// request with a key is refused rather than silently run twice.
+// repeat while the first is running waits for it. A stream is stored once
+// it has ended with [DONE] and replayed as one burst of the same events.
 func (s *server) idempotent(c *gin.Context) {
 	g := s.o.Backend.Governance()
 	key := c.GetHeader("Idempotency-Key")
@@ -156,10 +163,6 @@ func (s *server) idempotent(c *gin.Context) {
 		return
 	}
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
-	if bytes.Contains(body, []byte(`"stream":true`)) || bytes.Contains(body, []byte(`"stream": true`)) {
-		abortError(c, http.StatusBadRequest, typeInvalidRequest, "idempotency_unsupported", "Idempotency-Key is not supported on streamed requests", "stream")
-		return
-	}
 	p := principalOf(c)
 	scope := "anonymous"
 	if p != nil {
@@ -172,6 +175,9 @@ func (s *server) idempotent(c *gin.Context) {
 			c.Writer = rec
 			c.Next()
 			c.Writer = rec.ResponseWriter
+			if c.GetBool("response_unfinished") {
+				return idempotency.Response{}, errUnfinished
+			}
 			h := make(map[string]string, len(replayHeaders))
 			for _, name := range replayHeaders {
 				if v := rec.Header().Get(name); v != "" {

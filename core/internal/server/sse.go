@@ -103,6 +103,7 @@ func (s *server) streamChat(k *call, preq *provider.ChatRequest, req *chatReques
 	if err != nil {
 		// The stream already began, so the status line is gone: the error
 		// travels in-band, as OpenAI reports mid-stream failures.
+		markUnfinished(c)
 		s.log.Warn("stream failed after first chunk", "request_id", requestIDOf(c), "provider", res.Target.Provider, "model", res.Target.Model, "err", err)
 		if c.Request.Context().Err() == nil {
 			_ = sw.event(apiError{Error: apiErrorBody{Message: "upstream stream failed: " + provider.KindOf(err).String(), Type: typeServer}})
