@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -17,7 +18,20 @@ import (
 // but for its base URL: chat, streaming with usage, models, an error.
 func TestOpenAISDK(t *testing.T) {
 	_, url := newUpstream(t, fakeupstream.Faults{})
-	c := startCore(t, configFor([]string{url}, ""))
+	c := startCore(t, configFor([]string{url}, fmt.Sprintf(`
+provider "emb" {
+  plugin   = "openai"
+  api_key  = env("TEST_UPSTREAM_KEY")
+  base_url = %q
+  model "text-embedding-3-small" {
+    modality       = "embedding"
+    input_price    = 0.02
+    quality        = 70
+    context_window = 8191
+    tokenizer      = "cl100k_base"
+  }
+}
+`, url)))
 	c.waitReady()
 	client := openai.NewClient(option.WithBaseURL(c.base+"/v1/"), option.WithAPIKey(testKey), option.WithMaxRetries(0))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -69,6 +83,35 @@ func TestOpenAISDK(t *testing.T) {
 		}
 		if !sawUsage || acc.Usage.CompletionTokens != 5 {
 			t.Fatalf("usage chunk missing or wrong: %+v", acc.Usage)
+		}
+	})
+
+	// The SDKs ask for base64 vectors unless told otherwise; both
+	// encodings must carry the vendor's floats exactly.
+	t.Run("embeddings", func(t *testing.T) {
+		want := []float64{0.0023064255, -0.009327292, 5.5}
+		for _, format := range []openai.EmbeddingNewParamsEncodingFormat{openai.EmbeddingNewParamsEncodingFormatFloat, openai.EmbeddingNewParamsEncodingFormatBase64} {
+			resp, err := client.Embeddings.New(ctx, openai.EmbeddingNewParams{
+				Model:          "text-embedding-3-small",
+				Input:          openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"hello", "x"}},
+				EncodingFormat: format,
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", format, err)
+			}
+			if len(resp.Data) != 2 || resp.Usage.PromptTokens == 0 {
+				t.Fatalf("%s: %+v", format, resp)
+			}
+			got := resp.Data[0].Embedding
+			if len(got) != len(want) {
+				t.Fatalf("%s: embedding %v, want %v", format, got, want)
+			}
+			for i := range want {
+				// The vectors travel as float32, as the vendor's do.
+				if float32(got[i]) != float32(want[i]) {
+					t.Fatalf("%s: embedding %v, want %v", format, got, want)
+				}
+			}
 		}
 	})
 

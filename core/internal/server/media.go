@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -57,8 +59,8 @@ func (s *server) embeddings(c *gin.Context) {
 	case len(req.Input) == 0:
 		abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_request", "input must not be empty", "input")
 		return
-	case req.EncodingFormat != "" && req.EncodingFormat != "float":
-		abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_request", "only encoding_format \"float\" is supported", "encoding_format")
+	case req.EncodingFormat != "" && req.EncodingFormat != "float" && req.EncodingFormat != "base64":
+		abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_request", "encoding_format must be \"float\" or \"base64\"", "encoding_format")
 		return
 	}
 	snap, release := s.o.Backend.Acquire()
@@ -85,13 +87,16 @@ func (s *server) embeddings(c *gin.Context) {
 	charged := k.end(t, Usage{InputTokens: resp.Usage.InputTokens}, resp.Usage.Estimated, attempts, http.StatusOK)
 	k.setHeaders(t, charged, wait)
 	type item struct {
-		Object    string    `json:"object"`
-		Index     int       `json:"index"`
-		Embedding []float32 `json:"embedding"`
+		Object    string `json:"object"`
+		Index     int    `json:"index"`
+		Embedding any    `json:"embedding"`
 	}
 	data := make([]item, len(resp.Vectors))
 	for i, v := range resp.Vectors {
 		data[i] = item{Object: "embedding", Index: i, Embedding: v}
+		if req.EncodingFormat == "base64" {
+			data[i].Embedding = base64Floats(v)
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{
 		"object": "list", "data": data, "model": t.Model,
@@ -252,3 +257,14 @@ func (s *server) speech(c *gin.Context) {
 // hasIdempotencyKey reports whether the client sent an Idempotency-Key:
 // only then may a generation that costs money per attempt be retried.
 func hasIdempotencyKey(c *gin.Context) bool { return c.GetHeader("Idempotency-Key") != "" }
+
+// base64Floats encodes v as OpenAI's encoding_format "base64" does: the
+// vector's little-endian float32 bytes, base64-encoded. The official SDKs
+// ask for it by default and decode it themselves.
+func base64Floats(v []float32) string {
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
