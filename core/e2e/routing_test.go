@@ -114,18 +114,36 @@ func TestErrorsInOpenAIShape(t *testing.T) {
 	_, url := newUpstream(t, fakeupstream.Faults{})
 	c := startCore(t, configFor([]string{url}, ""))
 	c.waitReady()
+	with := func(k string, v any) map[string]any {
+		b := chatBody("gpt-4o-mini")
+		b[k] = v
+		return b
+	}
+	tool := []any{map[string]any{"type": "function", "function": map[string]any{"name": "f", "parameters": map[string]any{"type": "object"}}}}
 	tests := []struct {
 		name   string
 		body   any
 		status int
 		code   string
+		param  string // "" when any
 	}{
-		{"unknown model", chatBody("nope"), 404, "model_not_found"},
-		{"no messages", map[string]any{"model": "gpt-4o-mini", "messages": []any{}}, 400, "invalid_request"},
-		{"bad role", map[string]any{"model": "gpt-4o-mini", "messages": []any{map[string]any{"role": "wizard", "content": "x"}}}, 400, "invalid_request"},
-		{"bad temperature", map[string]any{"model": "gpt-4o-mini", "temperature": 7, "messages": []any{map[string]any{"role": "user", "content": "x"}}}, 400, "invalid_request"},
-		{"unknown strategy", chatBody("auto:nope"), 400, "unknown_strategy"},
-		{"not json", "{", 400, "invalid_json"},
+		{"unknown model", chatBody("nope"), 404, "model_not_found", "model"},
+		{"no messages", map[string]any{"model": "gpt-4o-mini", "messages": []any{}}, 400, "invalid_request", "messages"},
+		{"bad role", map[string]any{"model": "gpt-4o-mini", "messages": []any{map[string]any{"role": "wizard", "content": "x"}}}, 400, "invalid_request", "messages[0].role"},
+		{"bad temperature", map[string]any{"model": "gpt-4o-mini", "temperature": 7, "messages": []any{map[string]any{"role": "user", "content": "x"}}}, 400, "invalid_request", "temperature"},
+		{"unknown strategy", chatBody("auto:nope"), 400, "unknown_strategy", ""},
+		{"not json", "{", 400, "invalid_json", ""},
+		{"messages of the wrong type", map[string]any{"model": "gpt-4o-mini", "messages": "hi"}, 400, "invalid_request", "messages"},
+		{"bad content part", map[string]any{"model": "gpt-4o-mini", "messages": []any{map[string]any{"role": "user", "content": []any{map[string]any{"type": "video"}}}}}, 400, "invalid_request", ""},
+		{"max_tokens 0", with("max_tokens", 0), 400, "invalid_request", "max_tokens"},
+		{"presence_penalty out of range", with("presence_penalty", 3), 400, "invalid_request", "presence_penalty"},
+		// Features the gateway cannot carry are refused, not dropped.
+		{"tools", with("tools", tool), 400, "unsupported_parameter", "tools"},
+		{"functions", with("functions", []any{map[string]any{"name": "f"}}), 400, "unsupported_parameter", "functions"},
+		{"tool_choice required", with("tool_choice", "required"), 400, "unsupported_parameter", "tool_choice"},
+		{"json mode", with("response_format", map[string]any{"type": "json_object"}), 400, "unsupported_parameter", "response_format"},
+		{"logprobs", with("logprobs", true), 400, "unsupported_parameter", "logprobs"},
+		{"audio out", with("modalities", []string{"text", "audio"}), 400, "unsupported_parameter", "modalities"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +168,7 @@ func TestErrorsInOpenAIShape(t *testing.T) {
 					Message string  `json:"message"`
 					Type    string  `json:"type"`
 					Code    *string `json:"code"`
+					Param   *string `json:"param"`
 				} `json:"error"`
 			}
 			if err := json.Unmarshal(b, &e); err != nil {
@@ -157,6 +176,13 @@ func TestErrorsInOpenAIShape(t *testing.T) {
 			}
 			if resp.StatusCode != tt.status || e.Error.Code == nil || *e.Error.Code != tt.code || e.Error.Message == "" || e.Error.Type == "" {
 				t.Fatalf("got %d %s", resp.StatusCode, b)
+			}
+			if tt.param != "" && (e.Error.Param == nil || *e.Error.Param != tt.param) {
+				t.Fatalf("param: want %q, got %s", tt.param, b)
+			}
+			// Messages speak the API's language, not the decoder's.
+			if strings.Contains(e.Error.Message, "Go struct") || strings.Contains(e.Error.Message, "server.") {
+				t.Fatalf("message leaks Go internals: %s", b)
 			}
 		})
 	}

@@ -35,25 +35,31 @@ func fromPBMessages(ms []*pb.Message) []Message {
 
 func toPBChatRequest(r *ChatRequest) *pb.ChatRequest {
 	return &pb.ChatRequest{
-		Model:       r.Model,
-		Messages:    toPBMessages(r.Messages),
-		Temperature: r.Temperature,
-		TopP:        r.TopP,
-		MaxTokens:   r.MaxTokens,
-		Stop:        r.Stop,
-		User:        r.User,
+		Model:            r.Model,
+		Messages:         toPBMessages(r.Messages),
+		Temperature:      r.Temperature,
+		TopP:             r.TopP,
+		MaxTokens:        r.MaxTokens,
+		Stop:             r.Stop,
+		User:             r.User,
+		Seed:             r.Seed,
+		PresencePenalty:  r.PresencePenalty,
+		FrequencyPenalty: r.FrequencyPenalty,
 	}
 }
 
 func fromPBChatRequest(r *pb.ChatRequest) *ChatRequest {
 	return &ChatRequest{
-		Model:       r.GetModel(),
-		Messages:    fromPBMessages(r.GetMessages()),
-		Temperature: r.Temperature,
-		TopP:        r.TopP,
-		MaxTokens:   r.GetMaxTokens(),
-		Stop:        r.GetStop(),
-		User:        r.GetUser(),
+		Model:            r.GetModel(),
+		Messages:         fromPBMessages(r.GetMessages()),
+		Temperature:      r.Temperature,
+		TopP:             r.TopP,
+		MaxTokens:        r.GetMaxTokens(),
+		Stop:             r.GetStop(),
+		User:             r.GetUser(),
+		Seed:             r.Seed,
+		PresencePenalty:  r.PresencePenalty,
+		FrequencyPenalty: r.FrequencyPenalty,
 	}
 }
 

@@ -514,11 +514,14 @@ func fullChatRequest() *provider.ChatRequest {
 				{Type: provider.PartImage, Text: "alt", ImageURL: "data:image/png;base64,iVBORw0KGgo="},
 			}},
 		},
-		Temperature: ptr(0.7),
-		TopP:        ptr(0.9),
-		MaxTokens:   256,
-		Stop:        []string{"\n\n", "END"},
-		User:        "user-42",
+		Temperature:      ptr(0.7),
+		TopP:             ptr(0.9),
+		MaxTokens:        256,
+		Stop:             []string{"\n\n", "END"},
+		User:             "user-42",
+		Seed:             ptr(int64(7)),
+		PresencePenalty:  ptr(0.5),
+		FrequencyPenalty: ptr(-0.25),
 	}
 }
 

@@ -176,6 +176,12 @@ type ChatRequest struct {
 	Stop      []string
 	// User is an opaque end-user id the vendor may use for abuse tracking.
 	User string
+	// Seed, PresencePenalty and FrequencyPenalty are OpenAI's sampling
+	// hints, nil when the caller gave none. Adapters for vendors without
+	// them (Anthropic) leave them out of the vendor request.
+	Seed             *int64
+	PresencePenalty  *float64
+	FrequencyPenalty *float64
 }
 
 // FinishReason says why generation stopped.

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -47,15 +50,52 @@ func (s *server) models(c *gin.Context) {
 
 func bindJSON(c *gin.Context, v any) bool {
 	if err := json.NewDecoder(c.Request.Body).Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var (
+			mbe *http.MaxBytesError
+			ute *json.UnmarshalTypeError
+			se  *json.SyntaxError
+		)
+		switch {
+		case errors.As(err, &mbe):
 			abortError(c, http.StatusRequestEntityTooLarge, typeInvalidRequest, "request_too_large", "request body exceeds the limit", "")
-			return false
+		case errors.As(err, &ute) && ute.Field != "":
+			// The decoder's own message names Go types; say it in the
+			// API's terms.
+			abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_request",
+				fmt.Sprintf("%s must not be a JSON %s", ute.Field, ute.Value), ute.Field)
+		case errors.As(err, &se), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &ute):
+			abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_json", "request body is not valid JSON: "+err.Error(), "")
+		default:
+			// A field's own decoder refused its value (content parts,
+			// stop lists, amounts): its message is already for users.
+			abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_request", err.Error(), "")
 		}
-		abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_json", "request body is not valid JSON: "+err.Error(), "")
 		return false
 	}
 	return true
+}
+
+// decimalText is an amount given as a decimal string ("12.5") or a JSON
+// number (12.5); either way the digits are kept as written, so no float
+// ever rounds them.
+type decimalText string
+
+func (d *decimalText) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*d = decimalText(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return errors.New("must be a decimal string or a number")
+	}
+	*d = decimalText(n)
+	return nil
 }
 
 // outputBound is the output a credit hold assumes: max_tokens when set,
@@ -74,6 +114,10 @@ func (s *server) chatCompletions(c *gin.Context) {
 	}
 	if param, err := req.validate(); err != nil {
 		abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_request", err.Error(), param)
+		return
+	}
+	if param, why := req.unsupported(); param != "" {
+		abortError(c, http.StatusBadRequest, typeInvalidRequest, "unsupported_parameter", why+"; the request was not sent to any model", param)
 		return
 	}
 	snap, release := s.o.Backend.Acquire()

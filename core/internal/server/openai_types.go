@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 )
 
 // chatRequest is OpenAI's chat completion request, the fields OneFlow
-// honours; unknown fields are ignored as OpenAI's own API does.
+// honours; unknown fields are ignored as OpenAI's own API does, except the
+// ones in unsupported, which change what the answer must hold.
 type chatRequest struct {
 	Model               string        `json:"model"`
 	Messages            []chatMessage `json:"messages"`
@@ -24,7 +26,58 @@ type chatRequest struct {
 	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options,omitempty"`
-	N *int `json:"n,omitempty"`
+	N                *int     `json:"n,omitempty"`
+	Seed             *int64   `json:"seed,omitempty"`
+	PresencePenalty  *float64 `json:"presence_penalty,omitempty"`
+	FrequencyPenalty *float64 `json:"frequency_penalty,omitempty"`
+
+	// Features OneFlow cannot carry yet. Dropping them would answer a
+	// different question than the one asked (a function call answered as
+	// text, JSON mode answered as prose), so a request using them is
+	// refused instead.
+	Tools          json.RawMessage `json:"tools,omitempty"`
+	ToolChoice     json.RawMessage `json:"tool_choice,omitempty"`
+	Functions      json.RawMessage `json:"functions,omitempty"`
+	FunctionCall   json.RawMessage `json:"function_call,omitempty"`
+	ResponseFormat json.RawMessage `json:"response_format,omitempty"`
+	Logprobs       *bool           `json:"logprobs,omitempty"`
+	TopLogprobs    json.RawMessage `json:"top_logprobs,omitempty"`
+	Modalities     []string        `json:"modalities,omitempty"`
+	Audio          json.RawMessage `json:"audio,omitempty"`
+}
+
+// unsupported names the first feature in r that OneFlow cannot carry, with
+// why; "" when there is none. Values that ask for nothing (an empty tools
+// list, tool_choice "none", response_format text) pass.
+func (r *chatRequest) unsupported() (param, why string) {
+	set := func(raw json.RawMessage) bool {
+		v := string(bytes.TrimSpace(raw))
+		return v != "" && v != "null" && v != "[]"
+	}
+	switch {
+	case set(r.Tools), set(r.Functions):
+		param = "tools"
+		if set(r.Functions) {
+			param = "functions"
+		}
+		return param, "function calling (tools) is not supported by OneFlow yet"
+	case set(r.FunctionCall) && string(bytes.TrimSpace(r.FunctionCall)) != `"none"`:
+		return "function_call", "function calling (tools) is not supported by OneFlow yet"
+	case set(r.ToolChoice) && string(bytes.TrimSpace(r.ToolChoice)) != `"none"` && string(bytes.TrimSpace(r.ToolChoice)) != `"auto"`:
+		return "tool_choice", "function calling (tools) is not supported by OneFlow yet"
+	case set(r.ResponseFormat):
+		var rf struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(r.ResponseFormat, &rf) != nil || rf.Type != "text" {
+			return "response_format", "only response_format {\"type\": \"text\"} is supported; JSON mode and structured outputs are not supported by OneFlow yet"
+		}
+	case r.Logprobs != nil && *r.Logprobs, set(r.TopLogprobs):
+		return "logprobs", "logprobs are not supported by OneFlow"
+	case set(r.Audio) || slices.Contains(r.Modalities, "audio"):
+		return "modalities", "audio output from chat completions is not supported by OneFlow; use /v1/audio/speech"
+	}
+	return "", ""
 }
 
 type chatMessage struct {
@@ -125,11 +178,20 @@ func (r *chatRequest) validate() (string, error) {
 	if r.TopP != nil && (*r.TopP < 0 || *r.TopP > 1) {
 		return "top_p", errors.New("top_p must be between 0 and 1")
 	}
-	if mt := r.maxTokens(); mt < 0 {
-		return "max_tokens", errors.New("max_tokens must be positive")
+	if r.MaxTokens != nil && *r.MaxTokens < 1 {
+		return "max_tokens", errors.New("max_tokens must be at least 1")
+	}
+	if r.MaxCompletionTokens != nil && *r.MaxCompletionTokens < 1 {
+		return "max_completion_tokens", errors.New("max_completion_tokens must be at least 1")
 	}
 	if len(r.Stop) > 4 {
 		return "stop", errors.New("at most 4 stop sequences are allowed")
+	}
+	if r.PresencePenalty != nil && (*r.PresencePenalty < -2 || *r.PresencePenalty > 2) {
+		return "presence_penalty", errors.New("presence_penalty must be between -2 and 2")
+	}
+	if r.FrequencyPenalty != nil && (*r.FrequencyPenalty < -2 || *r.FrequencyPenalty > 2) {
+		return "frequency_penalty", errors.New("frequency_penalty must be between -2 and 2")
 	}
 	return "", nil
 }
@@ -156,6 +218,7 @@ func (r *chatRequest) toProvider() *provider.ChatRequest {
 	return &provider.ChatRequest{
 		Model: r.Model, Messages: msgs, Temperature: r.Temperature, TopP: r.TopP,
 		MaxTokens: r.maxTokens(), Stop: r.Stop, User: r.User,
+		Seed: r.Seed, PresencePenalty: r.PresencePenalty, FrequencyPenalty: r.FrequencyPenalty,
 	}
 }
 

@@ -15,15 +15,18 @@ import (
 // omitted when unset so that compatible servers that reject unknown or
 // null fields accept the body.
 type chatRequest struct {
-	Model         string         `json:"model"`
-	Messages      []chatMessage  `json:"messages"`
-	Temperature   *float64       `json:"temperature,omitempty"`
-	TopP          *float64       `json:"top_p,omitempty"`
-	MaxTokens     int64          `json:"max_tokens,omitempty"`
-	Stop          []string       `json:"stop,omitempty"`
-	User          string         `json:"user,omitempty"`
-	Stream        bool           `json:"stream,omitempty"`
-	StreamOptions *streamOptions `json:"stream_options,omitempty"`
+	Model            string         `json:"model"`
+	Messages         []chatMessage  `json:"messages"`
+	Temperature      *float64       `json:"temperature,omitempty"`
+	TopP             *float64       `json:"top_p,omitempty"`
+	MaxTokens        int64          `json:"max_tokens,omitempty"`
+	Stop             []string       `json:"stop,omitempty"`
+	User             string         `json:"user,omitempty"`
+	Seed             *int64         `json:"seed,omitempty"`
+	PresencePenalty  *float64       `json:"presence_penalty,omitempty"`
+	FrequencyPenalty *float64       `json:"frequency_penalty,omitempty"`
+	Stream           bool           `json:"stream,omitempty"`
+	StreamOptions    *streamOptions `json:"stream_options,omitempty"`
 }
 
 type streamOptions struct {
@@ -77,13 +80,16 @@ func newChatRequest(req *provider.ChatRequest, stream bool) *chatRequest {
 		msgs[i] = chatMessage{Role: string(m.Role), Content: messageContent{parts: m.Content}, Name: m.Name}
 	}
 	cr := &chatRequest{
-		Model:       req.Model,
-		Messages:    msgs,
-		Temperature: req.Temperature,
-		TopP:        req.TopP,
-		MaxTokens:   req.MaxTokens,
-		Stop:        req.Stop,
-		User:        req.User,
+		Model:            req.Model,
+		Messages:         msgs,
+		Temperature:      req.Temperature,
+		TopP:             req.TopP,
+		MaxTokens:        req.MaxTokens,
+		Stop:             req.Stop,
+		User:             req.User,
+		Seed:             req.Seed,
+		PresencePenalty:  req.PresencePenalty,
+		FrequencyPenalty: req.FrequencyPenalty,
 	}
 	if stream {
 		cr.Stream = true

@@ -575,16 +575,20 @@ func (x *Message) GetName() string {
 }
 
 type ChatRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Model         string                 `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
-	Messages      []*Message             `protobuf:"bytes,2,rep,name=messages,proto3" json:"messages,omitempty"`
-	Temperature   *float64               `protobuf:"fixed64,3,opt,name=temperature,proto3,oneof" json:"temperature,omitempty"`
-	TopP          *float64               `protobuf:"fixed64,4,opt,name=top_p,json=topP,proto3,oneof" json:"top_p,omitempty"`
-	MaxTokens     int64                  `protobuf:"varint,5,opt,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
-	Stop          []string               `protobuf:"bytes,6,rep,name=stop,proto3" json:"stop,omitempty"`
-	User          string                 `protobuf:"bytes,7,opt,name=user,proto3" json:"user,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Model       string                 `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	Messages    []*Message             `protobuf:"bytes,2,rep,name=messages,proto3" json:"messages,omitempty"`
+	Temperature *float64               `protobuf:"fixed64,3,opt,name=temperature,proto3,oneof" json:"temperature,omitempty"`
+	TopP        *float64               `protobuf:"fixed64,4,opt,name=top_p,json=topP,proto3,oneof" json:"top_p,omitempty"`
+	MaxTokens   int64                  `protobuf:"varint,5,opt,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
+	Stop        []string               `protobuf:"bytes,6,rep,name=stop,proto3" json:"stop,omitempty"`
+	User        string                 `protobuf:"bytes,7,opt,name=user,proto3" json:"user,omitempty"`
+	// Sampling hints OpenAI-style vendors honour; others ignore them.
+	Seed             *int64   `protobuf:"varint,8,opt,name=seed,proto3,oneof" json:"seed,omitempty"`
+	PresencePenalty  *float64 `protobuf:"fixed64,9,opt,name=presence_penalty,json=presencePenalty,proto3,oneof" json:"presence_penalty,omitempty"`
+	FrequencyPenalty *float64 `protobuf:"fixed64,10,opt,name=frequency_penalty,json=frequencyPenalty,proto3,oneof" json:"frequency_penalty,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ChatRequest) Reset() {
@@ -664,6 +668,27 @@ func (x *ChatRequest) GetUser() string {
 		return x.User
 	}
 	return ""
+}
+
+func (x *ChatRequest) GetSeed() int64 {
+	if x != nil && x.Seed != nil {
+		return *x.Seed
+	}
+	return 0
+}
+
+func (x *ChatRequest) GetPresencePenalty() float64 {
+	if x != nil && x.PresencePenalty != nil {
+		return *x.PresencePenalty
+	}
+	return 0
+}
+
+func (x *ChatRequest) GetFrequencyPenalty() float64 {
+	if x != nil && x.FrequencyPenalty != nil {
+		return *x.FrequencyPenalty
+	}
+	return 0
 }
 
 type Usage struct {
@@ -1545,7 +1570,7 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\aMessage\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12:\n" +
 	"\acontent\x18\x02 \x03(\v2 .oneflow.provider.v1.ContentPartR\acontent\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\xff\x01\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\xae\x03\n" +
 	"\vChatRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x128\n" +
 	"\bmessages\x18\x02 \x03(\v2\x1c.oneflow.provider.v1.MessageR\bmessages\x12%\n" +
@@ -1554,9 +1579,16 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\n" +
 	"max_tokens\x18\x05 \x01(\x03R\tmaxTokens\x12\x12\n" +
 	"\x04stop\x18\x06 \x03(\tR\x04stop\x12\x12\n" +
-	"\x04user\x18\a \x01(\tR\x04userB\x0e\n" +
+	"\x04user\x18\a \x01(\tR\x04user\x12\x17\n" +
+	"\x04seed\x18\b \x01(\x03H\x02R\x04seed\x88\x01\x01\x12.\n" +
+	"\x10presence_penalty\x18\t \x01(\x01H\x03R\x0fpresencePenalty\x88\x01\x01\x120\n" +
+	"\x11frequency_penalty\x18\n" +
+	" \x01(\x01H\x04R\x10frequencyPenalty\x88\x01\x01B\x0e\n" +
 	"\f_temperatureB\b\n" +
-	"\x06_top_p\"\xa5\x01\n" +
+	"\x06_top_pB\a\n" +
+	"\x05_seedB\x13\n" +
+	"\x11_presence_penaltyB\x14\n" +
+	"\x12_frequency_penalty\"\xa5\x01\n" +
 	"\x05Usage\x12!\n" +
 	"\finput_tokens\x18\x01 \x01(\x03R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x02 \x01(\x03R\foutputTokens\x12\x1e\n" +
