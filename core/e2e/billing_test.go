@@ -135,3 +135,41 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+// TestFailedCallsCountAgainstTheirModel: a call every attempt of which the
+// vendor failed is recorded under the model it tried, with no charge, so
+// per-model error rates show where failures happen.
+func TestFailedCallsCountAgainstTheirModel(t *testing.T) {
+	_, url := newUpstream(t, fakeupstream.Faults{ErrorRate: 1})
+	c := startCore(t, configFor([]string{url}, `
+retry {
+  max_attempts = 1
+}
+`))
+	c.waitReady()
+	p, keys := setupProject(t, c, "failing", "10")
+	resp, b := c.doAs(keys["member"], "POST", "/v1/chat/completions", chatBody("gpt-4o-mini"))
+	if resp.StatusCode < 500 {
+		t.Fatalf("a vendor 500 answered %d %s", resp.StatusCode, b)
+	}
+	type row struct {
+		Key      string `json:"key"`
+		Requests int64  `json:"requests"`
+		Errors   int64  `json:"errors"`
+		Credits  string `json:"credits"`
+	}
+	var rows []row
+	waitFor(t, "the failed call's usage record", 10*time.Second, func() bool {
+		resp, b := c.doAs(keys["viewer"], "GET", "/api/v1/usage?group_by=model&project_id="+p.ID, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("usage: %d %s", resp.StatusCode, b)
+		}
+		rows = decode[struct {
+			Data []row `json:"data"`
+		}](t, b).Data
+		return len(rows) > 0
+	})
+	if len(rows) != 1 || !strings.HasSuffix(rows[0].Key, "gpt-4o-mini") || rows[0].Requests != 1 || rows[0].Errors != 1 || rows[0].Credits != "0" {
+		t.Fatalf("usage by model after one failed call: %+v", rows)
+	}
+}

@@ -61,6 +61,8 @@ func statusClass(status int) string {
 		return "ok"
 	case status == 499:
 		return "canceled"
+	case status == http.StatusTooManyRequests:
+		return "rate_limited"
 	case status >= 500:
 		return "upstream_error"
 	case status >= 400:
@@ -74,7 +76,9 @@ func statusClass(status int) string {
 // against the charge it shows drift in counting, not in the max_tokens a
 // client asked for.
 func (a *App) estimateOf(o server.Outcome) (int64, bool) {
-	if o.Target.Provider == "" || o.EstimatedInputTokens <= 0 {
+	// A call that failed before using anything has no usage to set
+	// against an estimate.
+	if o.Target.Provider == "" || o.EstimatedInputTokens <= 0 || o.Usage == (server.Usage{}) {
 		return 0, false
 	}
 	u := o.Usage

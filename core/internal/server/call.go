@@ -129,7 +129,25 @@ func (k *call) setHeaders(t gateway.Target, charged int64, providerWait time.Dur
 }
 
 // failed settles a call that produced nothing billable and writes err.
+// The usage record names the last model tried, so per-model error rates
+// count the failure where it happened.
 func (k *call) failed(err error, attempts []gateway.Attempt) {
-	k.end(gateway.Target{}, Usage{}, false, attempts, statusOf(err))
+	var t gateway.Target
+	if len(attempts) > 0 {
+		last := attempts[len(attempts)-1]
+		for _, pt := range k.plan.Targets {
+			if pt.Provider == last.Provider && pt.Model == last.Model {
+				t = pt
+			}
+		}
+	}
+	status := statusOf(err)
+	k.end(t, Usage{}, false, attempts, status)
+	if status >= 500 || status == http.StatusTooManyRequests {
+		// A client's own mistakes are in its answer; these are the
+		// operator's to see.
+		k.s.log.Warn("model call failed", "request_id", requestIDOf(k.c), "provider", t.Provider, "model", t.Model,
+			"status", status, "attempts", len(attempts), "err", err)
+	}
 	writeGatewayError(k.c, err)
 }
