@@ -119,7 +119,7 @@ func (s *server) topUp(c *gin.Context) {
 	mc, err := s.o.ParseCredits(string(req.Credits))
 	if err != nil || mc <= 0 {
 		abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_request",
-			"credits must be a positive decimal with at most 6 decimals, e.g. \"12.5\"", "credits")
+			"credits must be a positive decimal string with at most 6 decimals, e.g. \"12.5\"", "credits")
 		return
 	}
 	reqID := c.GetHeader("Idempotency-Key")
