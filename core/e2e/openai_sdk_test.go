@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,6 +127,23 @@ provider "emb" {
 		}
 		if !ids["gpt-4o-mini"] || !ids["auto:cost"] {
 			t.Fatalf("models %v", ids)
+		}
+	})
+
+	t.Run("retrieve model", func(t *testing.T) {
+		for _, id := range []string{"gpt-4o-mini", "up0/gpt-4o-mini", "auto:cost"} {
+			m, err := client.Models.Get(ctx, id)
+			if err != nil {
+				t.Fatalf("%s: %v", id, err)
+			}
+			if !strings.HasSuffix(id, m.ID) || m.Object != "model" {
+				t.Fatalf("%s: %+v", id, m)
+			}
+		}
+		_, err := client.Models.Get(ctx, "gpt-9")
+		var apiErr *openai.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || apiErr.Code != "model_not_found" {
+			t.Fatalf("missing model: want 404 model_not_found, got %v", err)
 		}
 	})
 

@@ -86,6 +86,7 @@ var wantRoutes = map[string]string{
 	"GET /redoc":                               RolePublic,
 	"GET /redoc/assets/{file}":                 RolePublic,
 	"GET /v1/models":                           RoleMember,
+	"GET /v1/models/{model}":                   RoleMember,
 	"POST /v1/chat/completions":                RoleMember,
 	"POST /v1/embeddings":                      RoleMember,
 	"POST /v1/images/generations":              RoleMember,

@@ -97,6 +97,7 @@ func Routes() []Route {
 		{get, "/redoc", PermissionPublic, "API documentation (ReDoc)"},
 
 		{get, "/v1/models", ModelsCall, "List models (OpenAI compatible)"},
+		{get, "/v1/models/*model", ModelsCall, "Retrieve a model (OpenAI compatible)"},
 		{post, "/v1/chat/completions", ModelsCall, "Chat completion (OpenAI compatible)"},
 		{post, "/v1/embeddings", ModelsCall, "Embeddings (OpenAI compatible)"},
 		{post, "/v1/images/generations", ModelsCall, "Image generation (OpenAI compatible)"},

@@ -47,6 +47,7 @@ func TestRoutesRBAC(t *testing.T) {
 		"GET /redoc":        "public",
 
 		"GET /v1/models":              "am",
+		"GET /v1/models/*model":       "am",
 		"POST /v1/chat/completions":   "am",
 		"POST /v1/embeddings":         "am",
 		"POST /v1/images/generations": "am",

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -27,25 +28,47 @@ const (
 // routingAliases are the model names that ask a strategy to choose.
 var routingAliases = [...]string{"auto", "auto:cost", "auto:latency", "auto:quality", "auto:balanced"}
 
+// modelObject is OpenAI's model object, with the modality added.
+type modelObject struct {
+	ID       string `json:"id"`
+	Object   string `json:"object"`
+	Created  int64  `json:"created"`
+	OwnedBy  string `json:"owned_by"`
+	Modality string `json:"modality"`
+}
+
+// modelObjects lists every catalog model, then the routing aliases.
+func modelObjects(snap *gateway.Snapshot) []modelObject {
+	entries := snap.Catalog.Entries()
+	data := make([]modelObject, 0, len(entries)+len(routingAliases))
+	for _, e := range entries {
+		data = append(data, modelObject{ID: e.Model.ID, Object: "model", Created: e.Model.Effective.Unix(), OwnedBy: e.Provider, Modality: e.Model.Modality})
+	}
+	for _, a := range routingAliases {
+		data = append(data, modelObject{ID: a, Object: "model", OwnedBy: "oneflow", Modality: "text"})
+	}
+	return data
+}
+
 func (s *server) models(c *gin.Context) {
 	snap, release := s.o.Backend.Acquire()
 	defer release()
-	type model struct {
-		ID       string `json:"id"`
-		Object   string `json:"object"`
-		Created  int64  `json:"created"`
-		OwnedBy  string `json:"owned_by"`
-		Modality string `json:"modality"`
+	c.JSON(http.StatusOK, gin.H{"object": "list", "data": modelObjects(snap)})
+}
+
+// model retrieves one model by id, or by "provider/model" as chat
+// requests may name it.
+func (s *server) model(c *gin.Context) {
+	id := strings.TrimPrefix(c.Param("model"), "/")
+	snap, release := s.o.Backend.Acquire()
+	defer release()
+	for _, m := range modelObjects(snap) {
+		if m.ID == id || m.OwnedBy+"/"+m.ID == id {
+			c.JSON(http.StatusOK, m)
+			return
+		}
 	}
-	entries := snap.Catalog.Entries()
-	data := make([]model, 0, len(entries)+len(routingAliases))
-	for _, e := range entries {
-		data = append(data, model{ID: e.Model.ID, Object: "model", Created: e.Model.Effective.Unix(), OwnedBy: e.Provider, Modality: e.Model.Modality})
-	}
-	for _, a := range routingAliases {
-		data = append(data, model{ID: a, Object: "model", OwnedBy: "oneflow", Modality: "text"})
-	}
-	c.JSON(http.StatusOK, gin.H{"object": "list", "data": data})
+	abortError(c, http.StatusNotFound, typeInvalidRequest, "model_not_found", fmt.Sprintf("the model %q does not exist", id), "model")
 }
 
 func bindJSON(c *gin.Context, v any) bool {

@@ -184,6 +184,7 @@ func New(o Options) http.Handler {
 	// permission it needs; a route missing there is refused (authorize).
 	handlers := map[string]gin.HandlerFunc{
 		"GET /v1/models":                          s.models,
+		"GET /v1/models/*model":                   s.model,
 		"POST /v1/chat/completions":               s.chatCompletions,
 		"POST /v1/embeddings":                     s.embeddings,
 		"POST /v1/images/generations":             s.images,
