@@ -111,12 +111,12 @@ func (s *server) getProject(c *gin.Context) {
 
 func (s *server) topUp(c *gin.Context) {
 	var req struct {
-		Credits decimalText `json:"credits"`
+		Credits string `json:"credits"`
 	}
 	if !bindJSON(c, &req) {
 		return
 	}
-	mc, err := s.o.ParseCredits(string(req.Credits))
+	mc, err := s.o.ParseCredits(req.Credits)
 	if err != nil || mc <= 0 {
 		abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_request",
 			"credits must be a positive decimal string with at most 6 decimals, e.g. \"12.5\"", "credits")

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,29 +95,6 @@ func bindJSON(c *gin.Context, v any) bool {
 		return false
 	}
 	return true
-}
-
-// decimalText is an amount given as a decimal string ("12.5") or a JSON
-// number (12.5); either way the digits are kept as written, so no float
-// ever rounds them.
-type decimalText string
-
-func (d *decimalText) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*d = decimalText(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return errors.New("must be a decimal string or a number")
-	}
-	*d = decimalText(n)
-	return nil
 }
 
 // outputBound is the output a credit hold assumes: max_tokens when set,
