@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -74,5 +75,41 @@ func TestEstimateCountsPromptTokens(t *testing.T) {
 	}
 	if out.InputTokens != 9 && out.InputTokens != 8 {
 		t.Fatalf("input_tokens %d for one short message: %s", out.InputTokens, b)
+	}
+}
+
+// TestModelListShowsCallableModels: with the shipped config and no vendor
+// keys, /v1/models offers only what can be called (the routing aliases);
+// retrieving a known model whose provider lacks its key says what to set.
+func TestModelListShowsCallableModels(t *testing.T) {
+	c := startCore(t, shippedConfig(t))
+	c.waitReady()
+	resp, b := c.do("GET", "/v1/models", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	var list struct {
+		Data []struct {
+			ID      string `json:"id"`
+			OwnedBy string `json:"owned_by"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(b, &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range list.Data {
+		if m.OwnedBy != "oneflow" {
+			t.Errorf("listed %s of %s, whose provider has no key", m.ID, m.OwnedBy)
+		}
+	}
+	if len(list.Data) != 5 {
+		t.Errorf("want the 5 routing aliases, got %s", b)
+	}
+	resp, b = c.do("GET", "/v1/models/gpt-4o", nil)
+	if resp.StatusCode != 503 || !strings.Contains(string(b), "provider_unconfigured") || !strings.Contains(string(b), "OPENAI_API_KEY") {
+		t.Errorf("retrieve an unconfigured model: %d %s", resp.StatusCode, b)
+	}
+	if resp, b = c.do("GET", "/v1/models/nope", nil); resp.StatusCode != 404 {
+		t.Errorf("retrieve an unknown model: %d %s", resp.StatusCode, b)
 	}
 }

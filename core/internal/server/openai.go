@@ -36,11 +36,16 @@ type modelObject struct {
 	Modality string `json:"modality"`
 }
 
-// modelObjects lists every catalog model, then the routing aliases.
+// modelObjects lists the models that can be called, then the routing
+// aliases. A model whose provider lacks its settings (say, an API key) is
+// left out: a client picking from the list would only get a 503.
 func modelObjects(snap *gateway.Snapshot) []modelObject {
 	entries := snap.Catalog.Entries()
 	data := make([]modelObject, 0, len(entries)+len(routingAliases))
 	for _, e := range entries {
+		if _, off := snap.Unconfigured[e.Provider]; off {
+			continue
+		}
 		data = append(data, modelObject{ID: e.Model.ID, Object: "model", Created: e.Model.Effective.Unix(), OwnedBy: e.Provider, Modality: e.Model.Modality})
 	}
 	for _, a := range routingAliases {
@@ -64,6 +69,14 @@ func (s *server) model(c *gin.Context) {
 	for _, m := range modelObjects(snap) {
 		if m.ID == id || m.OwnedBy+"/"+m.ID == id {
 			c.JSON(http.StatusOK, m)
+			return
+		}
+	}
+	// Known but not callable: say what the operator must set, as a call
+	// to it would.
+	for _, e := range snap.Catalog.Lookup(id) {
+		if hint, off := snap.Unconfigured[e.Provider]; off {
+			writeGatewayError(c, &gateway.UnconfiguredError{Provider: e.Provider, Model: id, Hint: hint})
 			return
 		}
 	}
