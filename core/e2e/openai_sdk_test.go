@@ -11,6 +11,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/oneflow-ai/oneflow/core/internal/fakeupstream"
 )
@@ -127,6 +128,58 @@ provider "emb" {
 		}
 		if !ids["gpt-4o-mini"] || !ids["auto:cost"] {
 			t.Fatalf("models %v", ids)
+		}
+	})
+
+	t.Run("tools", func(t *testing.T) {
+		weather := openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
+			Name:        "get_weather",
+			Description: openai.String("Current weather in a city"),
+			Parameters:  shared.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}},
+		})
+		params := openai.ChatCompletionNewParams{
+			Model:      "gpt-4o-mini",
+			Messages:   []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Paris?")},
+			Tools:      []openai.ChatCompletionToolUnionParam{weather},
+			ToolChoice: openai.ToolChoiceOptionFunctionToolChoice(openai.ChatCompletionNamedToolChoiceFunctionParam{Name: "get_weather"}),
+		}
+		resp, err := client.Chat.Completions.New(ctx, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := resp.Choices[0].Message
+		if resp.Choices[0].FinishReason != "tool_calls" || len(msg.ToolCalls) != 1 ||
+			msg.ToolCalls[0].Function.Name != "get_weather" || msg.ToolCalls[0].Function.Arguments != `{"city":"Paris"}` || msg.ToolCalls[0].ID == "" {
+			t.Fatalf("tool call answer %+v", resp.Choices[0])
+		}
+
+		// The call and its result go back as history, as an SDK user's
+		// loop sends them.
+		followUp := openai.ChatCompletionNewParams{
+			Model: "gpt-4o-mini",
+			Messages: []openai.ChatCompletionMessageParamUnion{
+				openai.UserMessage("Weather in Paris?"), msg.ToParam(), openai.ToolMessage(`{"temp_c":18}`, msg.ToolCalls[0].ID),
+			},
+		}
+		final, err := client.Chat.Completions.New(ctx, followUp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if final.Choices[0].Message.Content != "Hello from the fake upstream" {
+			t.Fatalf("answer after the tool result %+v", final.Choices[0])
+		}
+
+		stream := client.Chat.Completions.NewStreaming(ctx, params)
+		acc := openai.ChatCompletionAccumulator{}
+		for stream.Next() {
+			acc.AddChunk(stream.Current())
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		calls := acc.Choices[0].Message.ToolCalls
+		if len(calls) != 1 || calls[0].Function.Name != "get_weather" || calls[0].Function.Arguments != `{"city":"Paris"}` || acc.Choices[0].FinishReason != "tool_calls" {
+			t.Fatalf("streamed tool call %+v", acc.Choices[0])
 		}
 	})
 

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -138,9 +140,16 @@ func TestErrorsInOpenAIShape(t *testing.T) {
 		{"max_tokens 0", with("max_tokens", 0), 400, "invalid_request", "max_tokens"},
 		{"presence_penalty out of range", with("presence_penalty", 3), 400, "invalid_request", "presence_penalty"},
 		// Features the gateway cannot carry are refused, not dropped.
-		{"tools", with("tools", tool), 400, "unsupported_parameter", "tools"},
 		{"functions", with("functions", []any{map[string]any{"name": "f"}}), 400, "unsupported_parameter", "functions"},
-		{"tool_choice required", with("tool_choice", "required"), 400, "unsupported_parameter", "tool_choice"},
+		{"tool_choice without tools", with("tool_choice", "required"), 400, "invalid_request", "tool_choice"},
+		{"tool_choice naming no tool", func() map[string]any {
+			b := with("tools", tool)
+			b["tool_choice"] = map[string]any{"type": "function", "function": map[string]any{"name": "g"}}
+			return b
+		}(), 400, "invalid_request", "tool_choice"},
+		{"tool of another type", with("tools", []any{map[string]any{"type": "custom", "function": map[string]any{"name": "f"}}}), 400, "invalid_request", "tools[0].type"},
+		{"tool with a bad name", with("tools", []any{map[string]any{"type": "function", "function": map[string]any{"name": "get weather"}}}), 400, "invalid_request", "tools[0].function.name"},
+		{"tool result without its call id", with("messages", []any{map[string]any{"role": "tool", "content": "18"}}), 400, "invalid_request", "messages[0].tool_call_id"},
 		{"json mode", with("response_format", map[string]any{"type": "json_object"}), 400, "unsupported_parameter", "response_format"},
 		{"logprobs", with("logprobs", true), 400, "unsupported_parameter", "logprobs"},
 		{"audio out", with("modalities", []string{"text", "audio"}), 400, "unsupported_parameter", "modalities"},
@@ -185,5 +194,60 @@ func TestErrorsInOpenAIShape(t *testing.T) {
 				t.Fatalf("message leaks Go internals: %s", b)
 			}
 		})
+	}
+}
+
+// TestToolsRouteOnlyToPluginsThatCarryThem: a request with tools never
+// reaches a plugin that does not declare them (it would answer as text):
+// naming such a model is a 400, and auto routing passes over it.
+func TestToolsRouteOnlyToPluginsThatCarryThem(t *testing.T) {
+	_, url := newUpstream(t, fakeupstream.Faults{})
+	c := startCore(t, configFor([]string{url}, fmt.Sprintf(`
+plugin "anthropic" {
+  kind = "provider"
+  path = %q
+}
+provider "claude" {
+  plugin   = "anthropic"
+  api_key  = "sk-ant-test"
+  base_url = "http://127.0.0.1:9"
+  model "claude-3-haiku-20240307" {
+    modality       = "text"
+    input_price    = 0.01
+    output_price   = 0.01
+    quality        = 40
+    context_window = 200000
+  }
+}
+`, filepath.Join(bin, "oneflow-provider-anthropic"))))
+	c.waitReady()
+	tools := []any{map[string]any{"type": "function", "function": map[string]any{"name": "get_weather", "parameters": map[string]any{"type": "object"}}}}
+
+	body := chatBody("claude-3-haiku-20240307")
+	body["tools"] = tools
+	resp, b := c.do("POST", "/v1/chat/completions", body)
+	wantError(t, resp, b, http.StatusBadRequest, "model_unsupported")
+
+	// claude is the cheaper model, but only up0 carries tools.
+	body = chatBody("auto:cost")
+	body["tools"] = tools
+	resp, b = c.do("POST", "/v1/chat/completions", body)
+	if resp.StatusCode != 200 || resp.Header.Get("X-OneFlow-Provider") != "up0" || !strings.Contains(string(b), `"tool_calls"`) {
+		t.Fatalf("auto:cost with tools: %d %s %s", resp.StatusCode, resp.Header.Get("X-OneFlow-Provider"), b)
+	}
+	// Reaching up0 by falling back from claude (whose base URL refuses
+	// connections) would pass the check above too: no fallback happened.
+	resp, b = c.do("GET", "/metrics", nil)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "oneflow_fallbacks_total ") && line != "oneflow_fallbacks_total 0" {
+			t.Fatalf("the tools request tried claude first: %s", line)
+		}
+	}
+	// And without tools claude is tried first, which is what makes the
+	// check mean something.
+	resp, _ = c.do("POST", "/v1/chat/completions", chatBody("auto:cost"))
+	_, b = c.do("GET", "/metrics", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "oneflow_fallbacks_total 1") {
+		t.Fatalf("auto:cost without tools did not fall back from claude: %d", resp.StatusCode)
 	}
 }

@@ -16,7 +16,7 @@ func toPBMessages(ms []Message) []*pb.Message {
 		for j, p := range m.Content {
 			parts[j] = &pb.ContentPart{Type: string(p.Type), Text: p.Text, ImageUrl: p.ImageURL}
 		}
-		out[i] = &pb.Message{Role: string(m.Role), Content: parts, Name: m.Name}
+		out[i] = &pb.Message{Role: string(m.Role), Content: parts, Name: m.Name, ToolCalls: toPBToolCalls(m.ToolCalls), ToolCallId: m.ToolCallID}
 	}
 	return out
 }
@@ -28,7 +28,54 @@ func fromPBMessages(ms []*pb.Message) []Message {
 		for j, p := range m.GetContent() {
 			parts[j] = ContentPart{Type: PartType(p.GetType()), Text: p.GetText(), ImageURL: p.GetImageUrl()}
 		}
-		out[i] = Message{Role: Role(m.GetRole()), Content: parts, Name: m.GetName()}
+		out[i] = Message{Role: Role(m.GetRole()), Content: parts, Name: m.GetName(), ToolCalls: fromPBToolCalls(m.GetToolCalls()), ToolCallID: m.GetToolCallId()}
+	}
+	return out
+}
+
+func toPBToolCalls(cs []ToolCall) []*pb.ToolCall {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]*pb.ToolCall, len(cs))
+	for i, c := range cs {
+		out[i] = &pb.ToolCall{Id: c.ID, Name: c.Name, Arguments: c.Arguments}
+	}
+	return out
+}
+
+func fromPBToolCalls(cs []*pb.ToolCall) []ToolCall {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]ToolCall, len(cs))
+	for i, c := range cs {
+		out[i] = ToolCall{ID: c.GetId(), Name: c.GetName(), Arguments: c.GetArguments()}
+	}
+	return out
+}
+
+func toPBTools(ts []Tool) []*pb.Tool {
+	if len(ts) == 0 {
+		return nil
+	}
+	out := make([]*pb.Tool, len(ts))
+	for i, t := range ts {
+		out[i] = &pb.Tool{Name: t.Name, Description: t.Description, ParametersJson: string(t.Parameters)}
+	}
+	return out
+}
+
+func fromPBTools(ts []*pb.Tool) []Tool {
+	if len(ts) == 0 {
+		return nil
+	}
+	out := make([]Tool, len(ts))
+	for i, t := range ts {
+		out[i] = Tool{Name: t.GetName(), Description: t.GetDescription()}
+		if p := t.GetParametersJson(); p != "" {
+			out[i].Parameters = []byte(p)
+		}
 	}
 	return out
 }
@@ -45,6 +92,9 @@ func toPBChatRequest(r *ChatRequest) *pb.ChatRequest {
 		Seed:             r.Seed,
 		PresencePenalty:  r.PresencePenalty,
 		FrequencyPenalty: r.FrequencyPenalty,
+		Tools:            toPBTools(r.Tools),
+		ToolChoice:       r.ToolChoice,
+		ToolChoiceName:   r.ToolChoiceName,
 	}
 }
 
@@ -60,6 +110,9 @@ func fromPBChatRequest(r *pb.ChatRequest) *ChatRequest {
 		Seed:             r.Seed,
 		PresencePenalty:  r.PresencePenalty,
 		FrequencyPenalty: r.FrequencyPenalty,
+		Tools:            fromPBTools(r.GetTools()),
+		ToolChoice:       r.GetToolChoice(),
+		ToolChoiceName:   r.GetToolChoiceName(),
 	}
 }
 
@@ -90,6 +143,7 @@ func toPBChatResponse(r *ChatResponse) *pb.ChatResponse {
 		Content:      r.Content,
 		FinishReason: string(r.FinishReason),
 		Usage:        toPBUsage(r.Usage),
+		ToolCalls:    toPBToolCalls(r.ToolCalls),
 	}
 }
 
@@ -100,6 +154,7 @@ func fromPBChatResponse(r *pb.ChatResponse) *ChatResponse {
 		Content:      r.GetContent(),
 		FinishReason: FinishReason(r.GetFinishReason()),
 		Usage:        fromPBUsage(r.GetUsage()),
+		ToolCalls:    fromPBToolCalls(r.GetToolCalls()),
 	}
 }
 
@@ -113,6 +168,9 @@ func toPBChunk(c *ChatChunk) *pb.ChatChunk {
 	}
 	if c.Usage != nil {
 		out.Usage = toPBUsage(*c.Usage)
+	}
+	for _, d := range c.ToolCalls {
+		out.ToolCalls = append(out.ToolCalls, &pb.ToolCallDelta{Index: int32(d.Index), Id: d.ID, Name: d.Name, Arguments: d.Arguments})
 	}
 	return out
 }
@@ -128,6 +186,9 @@ func fromPBChunk(c *pb.ChatChunk) *ChatChunk {
 	if c.Usage != nil {
 		u := fromPBUsage(c.Usage)
 		out.Usage = &u
+	}
+	for _, d := range c.GetToolCalls() {
+		out.ToolCalls = append(out.ToolCalls, ToolCallDelta{Index: int(d.GetIndex()), ID: d.GetId(), Name: d.GetName(), Arguments: d.GetArguments()})
 	}
 	return out
 }

@@ -508,11 +508,12 @@ func fullChatRequest() *provider.ChatRequest {
 	return &provider.ChatRequest{
 		Model: "gpt-4o-mini",
 		Messages: []provider.Message{
-			{Role: provider.RoleSystem, Name: "sys", Content: []provider.ContentPart{{Type: provider.PartText, Text: "be brief", ImageURL: "x"}}},
+			{Role: provider.RoleSystem, Name: "sys", Content: []provider.ContentPart{{Type: provider.PartText, Text: "be brief", ImageURL: "x"}},
+				ToolCalls: []provider.ToolCall{{ID: "call_1", Name: "lookup", Arguments: `{"q":"x"}`}}, ToolCallID: "call_0"},
 			{Role: provider.RoleUser, Name: "alice", Content: []provider.ContentPart{
 				{Type: provider.PartText, Text: "what is this?", ImageURL: "unused"},
 				{Type: provider.PartImage, Text: "alt", ImageURL: "data:image/png;base64,iVBORw0KGgo="},
-			}},
+			}, ToolCalls: []provider.ToolCall{{ID: "call_2", Name: "look", Arguments: "{}"}}, ToolCallID: "call_1"},
 		},
 		Temperature:      ptr(0.7),
 		TopP:             ptr(0.9),
@@ -522,6 +523,9 @@ func fullChatRequest() *provider.ChatRequest {
 		Seed:             ptr(int64(7)),
 		PresencePenalty:  ptr(0.5),
 		FrequencyPenalty: ptr(-0.25),
+		Tools:            []provider.Tool{{Name: "lookup", Description: "find a thing", Parameters: []byte(`{"type":"object"}`)}},
+		ToolChoice:       provider.ToolChoiceFunction,
+		ToolChoiceName:   "lookup",
 	}
 }
 
@@ -531,8 +535,10 @@ func fullUsage() provider.Usage {
 
 func TestRequestsSurviveConversion(t *testing.T) {
 	chatReq := fullChatRequest()
-	chatResp := &provider.ChatResponse{ID: "chatcmpl-1", Model: "gpt-4o-mini-2024", Content: "an image", FinishReason: provider.FinishLength, Usage: fullUsage()}
-	chunk := &provider.ChatChunk{ID: "chatcmpl-1", Model: "gpt-4o-mini-2024", Role: provider.RoleAssistant, Delta: "an", FinishReason: provider.FinishStop, Usage: ptr(fullUsage())}
+	chatResp := &provider.ChatResponse{ID: "chatcmpl-1", Model: "gpt-4o-mini-2024", Content: "an image", FinishReason: provider.FinishLength, Usage: fullUsage(),
+		ToolCalls: []provider.ToolCall{{ID: "call_1", Name: "lookup", Arguments: `{"q":"x"}`}}}
+	chunk := &provider.ChatChunk{ID: "chatcmpl-1", Model: "gpt-4o-mini-2024", Role: provider.RoleAssistant, Delta: "an", FinishReason: provider.FinishStop, Usage: ptr(fullUsage()),
+		ToolCalls: []provider.ToolCallDelta{{Index: 1, ID: "call_1", Name: "lookup", Arguments: `{"q":`}}}
 	embedReq := &provider.EmbedRequest{Model: "text-embedding-3-small", Input: []string{"a", "b c"}, Dimensions: 256, User: "user-42"}
 	embedResp := &provider.EmbedResponse{Model: "text-embedding-3-small", Vectors: [][]float32{{0.1, -0.2}, {0.3, 0.4}}, Usage: fullUsage()}
 	imageReq := &provider.ImageRequest{Model: "sd3", Prompt: "a fox", NegativePrompt: "blur", N: 2, Size: "1024x768",

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -63,6 +64,9 @@ const (
 	CapImage       Capability = "image"
 	CapSpeech      Capability = "speech"
 	CapCountTokens Capability = "count_tokens"
+	// CapTools: Chat and ChatStream carry ChatRequest.Tools and answer
+	// with ToolCalls.
+	CapTools Capability = "tools"
 )
 
 // Modality is the kind of output a model produces.
@@ -84,7 +88,9 @@ type Info struct {
 	// decides which of them are offered and at what price.
 	Models []Model
 	// Capabilities is filled in by the sdk from the interfaces the
-	// provider implements; a plugin may leave it empty.
+	// provider implements when a plugin leaves it empty. A plugin with an
+	// ability no interface shows (CapTools) lists
+	// append(Capabilities(p), CapTools).
 	Capabilities []Capability
 }
 
@@ -125,7 +131,44 @@ type Message struct {
 	// one text part.
 	Content []ContentPart
 	Name    string
+	// ToolCalls are the calls an assistant message made; ToolCallID is,
+	// on a RoleTool message, the call whose result it carries.
+	ToolCalls  []ToolCall
+	ToolCallID string
 }
+
+// Tool is a function the model may call.
+type Tool struct {
+	Name        string
+	Description string
+	// Parameters is the function's arguments as a JSON Schema object;
+	// empty means none.
+	Parameters json.RawMessage
+}
+
+// ToolCall is one function call a model made.
+type ToolCall struct {
+	ID        string
+	Name      string
+	Arguments string // JSON text, as the model wrote it
+}
+
+// ToolCallDelta is a streamed piece of the Index-th tool call of an
+// answer: ID and Name arrive once, Arguments in fragments to concatenate.
+type ToolCallDelta struct {
+	Index     int
+	ID        string
+	Name      string
+	Arguments string
+}
+
+// Tool choices; ToolChoiceFunction forces ChatRequest.ToolChoiceName.
+const (
+	ToolChoiceAuto     = "auto"
+	ToolChoiceNone     = "none"
+	ToolChoiceRequired = "required"
+	ToolChoiceFunction = "function"
+)
 
 // Text returns the concatenated text parts of m.
 func (m Message) Text() string {
@@ -182,6 +225,13 @@ type ChatRequest struct {
 	Seed             *int64
 	PresencePenalty  *float64
 	FrequencyPenalty *float64
+	// Tools the model may call. Only plugins that declare CapTools get
+	// requests with tools; the core routes around the others.
+	Tools []Tool
+	// ToolChoice is "" (the vendor's default) or one of the ToolChoice
+	// constants; ToolChoiceName names the function ToolChoiceFunction forces.
+	ToolChoice     string
+	ToolChoiceName string
 }
 
 // FinishReason says why generation stopped.
@@ -214,6 +264,7 @@ type ChatResponse struct {
 	ID           string
 	Model        string
 	Content      string
+	ToolCalls    []ToolCall
 	FinishReason FinishReason
 	Usage        Usage
 }
@@ -225,6 +276,7 @@ type ChatChunk struct {
 	Model        string
 	Role         Role
 	Delta        string
+	ToolCalls    []ToolCallDelta
 	FinishReason FinishReason
 	Usage        *Usage
 }

@@ -212,10 +212,47 @@ type chatReq struct {
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
+	Tools []struct {
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	} `json:"tools"`
 }
 
 // The answer every chat gets: five words, counted as five tokens.
 var words = []string{"Hello", " from", " the", " fake", " upstream"}
+
+// toolArgs are the arguments of every tool call the fake makes.
+const toolArgs = `{"city":"Paris"}`
+
+// callTool answers a request with tools by calling the first one, as
+// ChatCompletionMessageToolCall (and, streamed, as one chunk with the id
+// and name and two argument fragments) in openai-openapi.yaml.
+func (s *Server) callTool(w http.ResponseWriter, req chatReq, model string, promptTokens int) {
+	name := req.Tools[0].Function.Name
+	const outTokens = 7
+	if !req.Stream {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_fake","type":"function","function":{"name":%q,"arguments":%q}}],"refusal":null},"logprobs":null,"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
+			model, name, toolArgs, promptTokens, outTokens, promptTokens+outTokens)
+		s.Completed.Add(1)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	const head = `data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":%q,"choices":[%s]}` + "\n\n"
+	fmt.Fprintf(w, head, model, fmt.Sprintf(`{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_fake","type":"function","function":{"name":%q,"arguments":""}}]},"finish_reason":null}`, name))
+	half := len(toolArgs) / 2
+	for _, frag := range []string{toolArgs[:half], toolArgs[half:]} {
+		fmt.Fprintf(w, head, model, fmt.Sprintf(`{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":%q}}]},"finish_reason":null}`, frag))
+	}
+	fmt.Fprintf(w, head, model, `{"index":0,"delta":{},"finish_reason":"tool_calls"}`)
+	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+		fmt.Fprintf(w, `data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":%q,"choices":[],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`+"\n\n",
+			model, promptTokens, outTokens, promptTokens+outTokens)
+	}
+	fmt.Fprint(w, "data: [DONE]\n\n")
+	s.Completed.Add(1)
+}
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request, f Faults) {
 	var req chatReq
@@ -236,6 +273,10 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, f Faults) {
 	n := f.StreamChunks
 	if n <= 0 {
 		n = len(words)
+	}
+	if len(req.Tools) > 0 {
+		s.callTool(w, req, model, promptTokens)
+		return
 	}
 	if !req.Stream {
 		var b strings.Builder

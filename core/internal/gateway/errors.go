@@ -26,6 +26,16 @@ func (e *UnconfiguredError) Error() string {
 	return fmt.Sprintf("model %q is served by provider %q, which is not configured: %s", e.Model, e.Provider, e.Hint)
 }
 
+// UnsupportedError is returned for a model whose provider plugin lacks an
+// ability the request needs (tools, streaming).
+type UnsupportedError struct {
+	Provider, Model, Capability string
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("model %q (provider %q) does not support %s", e.Model, e.Provider, e.Capability)
+}
+
 // UnknownStrategyError is returned for "auto:NAME" with an undeclared NAME.
 type UnknownStrategyError struct{ Name string }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -126,7 +127,10 @@ func (s *Snapshot) Resolve(ctx context.Context, model string, f Features) (*Plan
 		return nil, &UnknownModelError{Model: model}
 	}
 	p := &Plan{Reason: "model requested by name"}
-	var unconfigured *UnconfiguredError
+	var (
+		unconfigured *UnconfiguredError
+		unsupported  *UnsupportedError
+	)
 	for _, e := range entries {
 		if hint, ok := s.Unconfigured[e.Provider]; ok && !f.Hypothetical {
 			if unconfigured == nil {
@@ -134,10 +138,19 @@ func (s *Snapshot) Resolve(ctx context.Context, model string, f Features) (*Plan
 			}
 			continue
 		}
+		if missing := s.missingCapability(e.Provider, f); missing != "" {
+			if unsupported == nil {
+				unsupported = &UnsupportedError{Provider: e.Provider, Model: model, Capability: missing}
+			}
+			continue
+		}
 		p.Targets = append(p.Targets, Target{Provider: e.Provider, Model: e.Model.ID, Entry: e})
 	}
 	if len(p.Targets) == 0 {
-		return nil, unconfigured
+		if unconfigured != nil {
+			return nil, unconfigured
+		}
+		return nil, unsupported
 	}
 	return p, nil
 }
@@ -489,6 +502,26 @@ func (s *Snapshot) Generic(ctx context.Context, plan *Plan, retrySame bool, fn f
 		return true, fn(ctx, c, t)
 	})
 	return t, attempts, wait, err
+}
+
+// missingCapability names an ability f needs that prov's plugin does
+// not declare, or "" when it has them all or has not described itself yet
+// (a plugin that is down fails the call on its own).
+func (s *Snapshot) missingCapability(prov string, f Features) string {
+	if len(f.Capabilities) == 0 || f.Hypothetical {
+		return ""
+	}
+	inst, _ := s.Plugins.Get(prov)
+	info := instInfo(inst)
+	if info == nil {
+		return ""
+	}
+	for _, want := range f.Capabilities {
+		if !slices.ContainsFunc(info.Capabilities, func(c provider.Capability) bool { return string(c) == want }) {
+			return want
+		}
+	}
+	return ""
 }
 
 func instInfo(in *plugins.Instance) *provider.Info {

@@ -65,12 +65,15 @@ func classify(err error) classified {
 		unknownModel *gateway.UnknownModelError
 		unconfigured *gateway.UnconfiguredError
 		unknownStrat *gateway.UnknownStrategyError
+		unsupported  *gateway.UnsupportedError
 	)
 	switch {
 	case errors.As(err, &unknownModel):
 		return classified{http.StatusNotFound, typeInvalidRequest, "model_not_found", "model", err.Error(), 0}
 	case errors.As(err, &unconfigured):
 		return classified{http.StatusServiceUnavailable, typeServer, "provider_unconfigured", "model", err.Error(), 0}
+	case errors.As(err, &unsupported):
+		return classified{http.StatusBadRequest, typeInvalidRequest, "model_unsupported", "model", err.Error(), 0}
 	case errors.As(err, &unknownStrat):
 		return classified{http.StatusBadRequest, typeInvalidRequest, "unknown_strategy", "model", err.Error(), 0}
 	case errors.Is(err, gateway.ErrNoRoute):

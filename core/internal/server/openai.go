@@ -138,9 +138,21 @@ func (s *server) chatCompletions(c *gin.Context) {
 	tokens := s.o.Backend.Tokens()
 	in := tokens.Messages(req.Model, preq.Messages)
 	out := s.outputBound(preq.MaxTokens)
+	// Tool definitions and earlier calls are prompt text to the model.
+	for _, t := range preq.Tools {
+		in += tokens.Text(req.Model, t.Name+" "+t.Description+" "+string(t.Parameters))
+	}
+	for _, m := range preq.Messages {
+		for _, tc := range m.ToolCalls {
+			in += tokens.Text(req.Model, tc.Name+" "+tc.Arguments)
+		}
+	}
 	f := gateway.Features{Modality: "text", InputTokens: in, OutputTokens: out, Streaming: req.Stream}
 	if req.Stream {
 		f.Capabilities = []string{string(provider.CapChatStream)}
+	}
+	if len(preq.Tools) > 0 {
+		f.Capabilities = append(f.Capabilities, string(provider.CapTools))
 	}
 	k, ok := s.begin(c, snap, req.Model, f, func(gateway.Target) Usage { return Usage{InputTokens: in, OutputTokens: out} })
 	if !ok {
@@ -166,10 +178,17 @@ func (s *server) chatCompletions(c *gin.Context) {
 	if id == "" {
 		id = "chatcmpl-" + requestIDOf(c)
 	}
-	content := r.Content
+	msg := &choiceMessage{Role: "assistant"}
+	if r.Content != "" || len(r.ToolCalls) == 0 {
+		content := r.Content
+		msg.Content = &content
+	}
+	for _, tc := range r.ToolCalls {
+		msg.ToolCalls = append(msg.ToolCalls, chatToolCall{ID: tc.ID, Type: "function", Function: chatFunctionCall{Name: tc.Name, Arguments: tc.Arguments}})
+	}
 	c.JSON(http.StatusOK, chatCompletion{
 		ID: id, Object: "chat.completion", Created: time.Now().Unix(), Model: res.Target.Model,
-		Choices: []chatChoice{{Index: 0, Message: &choiceMessage{Role: "assistant", Content: &content}, FinishReason: &finish}},
+		Choices: []chatChoice{{Index: 0, Message: msg, FinishReason: &finish}},
 		Usage: &chatUsage{
 			PromptTokens: r.Usage.InputTokens, CompletionTokens: r.Usage.OutputTokens,
 			TotalTokens: r.Usage.InputTokens + r.Usage.OutputTokens, Credits: s.formatCredits(charged),

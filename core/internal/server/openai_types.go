@@ -31,12 +31,12 @@ type chatRequest struct {
 	PresencePenalty  *float64 `json:"presence_penalty,omitempty"`
 	FrequencyPenalty *float64 `json:"frequency_penalty,omitempty"`
 
+	Tools      []chatTool  `json:"tools,omitempty"`
+	ToolChoice *toolChoice `json:"tool_choice,omitempty"`
+
 	// Features OneFlow cannot carry yet. Dropping them would answer a
-	// different question than the one asked (a function call answered as
-	// text, JSON mode answered as prose), so a request using them is
-	// refused instead.
-	Tools          json.RawMessage `json:"tools,omitempty"`
-	ToolChoice     json.RawMessage `json:"tool_choice,omitempty"`
+	// different question than the one asked (JSON mode answered as
+	// prose), so a request using them is refused instead.
 	Functions      json.RawMessage `json:"functions,omitempty"`
 	FunctionCall   json.RawMessage `json:"function_call,omitempty"`
 	ResponseFormat json.RawMessage `json:"response_format,omitempty"`
@@ -55,16 +55,10 @@ func (r *chatRequest) unsupported() (param, why string) {
 		return v != "" && v != "null" && v != "[]"
 	}
 	switch {
-	case set(r.Tools), set(r.Functions):
-		param = "tools"
-		if set(r.Functions) {
-			param = "functions"
-		}
-		return param, "function calling (tools) is not supported by OneFlow yet"
+	case set(r.Functions):
+		return "functions", "the deprecated functions parameter is not supported; send tools instead"
 	case set(r.FunctionCall) && string(bytes.TrimSpace(r.FunctionCall)) != `"none"`:
-		return "function_call", "function calling (tools) is not supported by OneFlow yet"
-	case set(r.ToolChoice) && string(bytes.TrimSpace(r.ToolChoice)) != `"none"` && string(bytes.TrimSpace(r.ToolChoice)) != `"auto"`:
-		return "tool_choice", "function calling (tools) is not supported by OneFlow yet"
+		return "function_call", "the deprecated function_call parameter is not supported; send tool_choice instead"
 	case set(r.ResponseFormat):
 		var rf struct {
 			Type string `json:"type"`
@@ -81,9 +75,76 @@ func (r *chatRequest) unsupported() (param, why string) {
 }
 
 type chatMessage struct {
-	Role    string      `json:"role"`
-	Content chatContent `json:"content"`
-	Name    string      `json:"name,omitempty"`
+	Role       string         `json:"role"`
+	Content    chatContent    `json:"content"`
+	Name       string         `json:"name,omitempty"`
+	ToolCalls  []chatToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string         `json:"tool_call_id,omitempty"`
+}
+
+// chatTool is one entry of a request's tools; only functions exist.
+type chatTool struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description,omitempty"`
+		Parameters  json.RawMessage `json:"parameters,omitempty"`
+	} `json:"function"`
+}
+
+// chatToolCall is a function call in an assistant message, in a request's
+// history or in an answer.
+type chatToolCall struct {
+	ID       string           `json:"id"`
+	Type     string           `json:"type"`
+	Function chatFunctionCall `json:"function"`
+}
+
+type chatFunctionCall struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// chatToolCallDelta is a streamed piece of the index-th tool call.
+type chatToolCallDelta struct {
+	Index    int    `json:"index"`
+	ID       string `json:"id,omitempty"`
+	Type     string `json:"type,omitempty"`
+	Function struct {
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+// toolChoice is "auto", "none", "required" or
+// {"type": "function", "function": {"name": ...}}.
+type toolChoice struct {
+	mode, name string
+}
+
+func (t *toolChoice) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &t.mode); err != nil {
+			return err
+		}
+		switch t.mode {
+		case provider.ToolChoiceAuto, provider.ToolChoiceNone, provider.ToolChoiceRequired:
+			return nil
+		}
+		return fmt.Errorf("tool_choice %q is not one of auto, none, required", t.mode)
+	}
+	var obj struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil || obj.Type != "function" || obj.Function.Name == "" {
+		return errors.New(`tool_choice must be "auto", "none", "required" or {"type": "function", "function": {"name": ...}}`)
+	}
+	t.mode, t.name = provider.ToolChoiceFunction, obj.Function.Name
+	return nil
 }
 
 // chatContent is a string or an array of content parts.
@@ -154,6 +215,19 @@ func (s *stopList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// validToolName is OpenAI's rule for function names.
+func validToolName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
 // validate checks what the gateway needs and returns the offending param.
 func (r *chatRequest) validate() (string, error) {
 	if r.Model == "" {
@@ -167,6 +241,36 @@ func (r *chatRequest) validate() (string, error) {
 		case "system", "developer", "user", "assistant", "tool":
 		default:
 			return fmt.Sprintf("messages[%d].role", i), fmt.Errorf("messages[%d].role %q is not one of system, developer, user, assistant, tool", i, m.Role)
+		}
+		if m.Role == "tool" && m.ToolCallID == "" {
+			return fmt.Sprintf("messages[%d].tool_call_id", i), fmt.Errorf("messages[%d] has role tool but no tool_call_id", i)
+		}
+		if len(m.ToolCalls) > 0 && m.Role != "assistant" {
+			return fmt.Sprintf("messages[%d].tool_calls", i), fmt.Errorf("messages[%d]: only assistant messages carry tool_calls", i)
+		}
+		for j, tc := range m.ToolCalls {
+			if tc.ID == "" || tc.Function.Name == "" {
+				return fmt.Sprintf("messages[%d].tool_calls[%d]", i, j), fmt.Errorf("messages[%d].tool_calls[%d] needs an id and a function name", i, j)
+			}
+		}
+	}
+	for i, t := range r.Tools {
+		if t.Type != "function" {
+			return fmt.Sprintf("tools[%d].type", i), fmt.Errorf("tools[%d].type %q is not supported; only function tools are", i, t.Type)
+		}
+		if !validToolName(t.Function.Name) {
+			return fmt.Sprintf("tools[%d].function.name", i), fmt.Errorf("tools[%d].function.name must be 1-64 letters, digits, underscores or dashes", i)
+		}
+		if p := bytes.TrimSpace(t.Function.Parameters); len(p) > 0 && p[0] != '{' && !bytes.Equal(p, []byte("null")) {
+			return fmt.Sprintf("tools[%d].function.parameters", i), fmt.Errorf("tools[%d].function.parameters must be a JSON Schema object", i)
+		}
+	}
+	if tc := r.ToolChoice; tc != nil {
+		switch {
+		case len(r.Tools) == 0 && tc.mode != provider.ToolChoiceNone && tc.mode != provider.ToolChoiceAuto:
+			return "tool_choice", errors.New("tool_choice needs tools")
+		case tc.mode == provider.ToolChoiceFunction && !slices.ContainsFunc(r.Tools, func(t chatTool) bool { return t.Function.Name == tc.name }):
+			return "tool_choice", fmt.Errorf("tool_choice names %q, which is not among the tools", tc.name)
 		}
 	}
 	if r.N != nil && *r.N != 1 {
@@ -213,12 +317,28 @@ func (r *chatRequest) toProvider() *provider.ChatRequest {
 		if role == "developer" {
 			role = provider.RoleSystem
 		}
-		msgs[i] = provider.Message{Role: role, Content: m.Content.Parts, Name: m.Name}
+		msgs[i] = provider.Message{Role: role, Content: m.Content.Parts, Name: m.Name, ToolCallID: m.ToolCallID}
+		for _, tc := range m.ToolCalls {
+			msgs[i].ToolCalls = append(msgs[i].ToolCalls, provider.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+		}
+	}
+	var tools []provider.Tool
+	for _, t := range r.Tools {
+		p := t.Function.Parameters
+		if bytes.Equal(bytes.TrimSpace(p), []byte("null")) {
+			p = nil
+		}
+		tools = append(tools, provider.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: p})
+	}
+	var choice, choiceName string
+	if r.ToolChoice != nil {
+		choice, choiceName = r.ToolChoice.mode, r.ToolChoice.name
 	}
 	return &provider.ChatRequest{
 		Model: r.Model, Messages: msgs, Temperature: r.Temperature, TopP: r.TopP,
 		MaxTokens: r.maxTokens(), Stop: r.Stop, User: r.User,
 		Seed: r.Seed, PresencePenalty: r.PresencePenalty, FrequencyPenalty: r.FrequencyPenalty,
+		Tools: tools, ToolChoice: choice, ToolChoiceName: choiceName,
 	}
 }
 
@@ -235,15 +355,23 @@ type chatCompletion struct {
 type chatChoice struct {
 	Index        int            `json:"index"`
 	Message      *choiceMessage `json:"message,omitempty"`
-	Delta        *choiceMessage `json:"delta,omitempty"`
+	Delta        *choiceDelta   `json:"delta,omitempty"`
 	FinishReason *string        `json:"finish_reason"`
 	Logprobs     *struct{}      `json:"logprobs"`
 }
 
 type choiceMessage struct {
-	Role    string  `json:"role,omitempty"`
-	Content *string `json:"content,omitempty"`
-	Refusal *string `json:"refusal,omitempty"`
+	Role      string         `json:"role,omitempty"`
+	Content   *string        `json:"content"` // null when the answer only calls tools
+	Refusal   *string        `json:"refusal,omitempty"`
+	ToolCalls []chatToolCall `json:"tool_calls,omitempty"`
+}
+
+// choiceDelta is what one stream chunk adds to the answer.
+type choiceDelta struct {
+	Role      string              `json:"role,omitempty"`
+	Content   *string             `json:"content,omitempty"`
+	ToolCalls []chatToolCallDelta `json:"tool_calls,omitempty"`
 }
 
 type chatUsage struct {

@@ -66,14 +66,25 @@ func (s *server) streamChat(k *call, preq *provider.ChatRequest, req *chatReques
 			u := *ch.Usage
 			usage = &u
 		}
-		if ch.Delta == "" && ch.FinishReason == "" && ch.Role == "" {
+		if ch.Delta == "" && ch.FinishReason == "" && ch.Role == "" && len(ch.ToolCalls) == 0 {
 			return nil
 		}
 		relayed.WriteString(ch.Delta)
-		delta := &choiceMessage{Role: string(ch.Role)}
-		if ch.Delta != "" || ch.Role != "" {
+		delta := &choiceDelta{Role: string(ch.Role)}
+		if ch.Delta != "" || (ch.Role != "" && len(ch.ToolCalls) == 0) {
 			d := ch.Delta
 			delta.Content = &d
+		}
+		for _, tc := range ch.ToolCalls {
+			// Arguments count as output for a stream billed by its text.
+			relayed.WriteString(tc.Name)
+			relayed.WriteString(tc.Arguments)
+			d := chatToolCallDelta{Index: tc.Index, ID: tc.ID}
+			if tc.ID != "" {
+				d.Type = "function"
+			}
+			d.Function.Name, d.Function.Arguments = tc.Name, tc.Arguments
+			delta.ToolCalls = append(delta.ToolCalls, d)
 		}
 		choice := chatChoice{Index: 0, Delta: delta}
 		if ch.FinishReason != "" {

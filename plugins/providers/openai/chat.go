@@ -27,6 +27,8 @@ type chatRequest struct {
 	FrequencyPenalty *float64       `json:"frequency_penalty,omitempty"`
 	Stream           bool           `json:"stream,omitempty"`
 	StreamOptions    *streamOptions `json:"stream_options,omitempty"`
+	Tools            []wireTool     `json:"tools,omitempty"`
+	ToolChoice       any            `json:"tool_choice,omitempty"`
 }
 
 type streamOptions struct {
@@ -34,9 +36,75 @@ type streamOptions struct {
 }
 
 type chatMessage struct {
-	Role    string         `json:"role"`
-	Content messageContent `json:"content"`
-	Name    string         `json:"name,omitempty"`
+	Role       string         `json:"role"`
+	Content    messageContent `json:"content"`
+	Name       string         `json:"name,omitempty"`
+	ToolCalls  []wireToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string         `json:"tool_call_id,omitempty"`
+}
+
+// wireTool is ChatCompletionTool (openai-openapi.yaml): a function and its
+// JSON Schema parameters.
+type wireTool struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description,omitempty"`
+		Parameters  json.RawMessage `json:"parameters,omitempty"`
+	} `json:"function"`
+}
+
+// wireToolCall is ChatCompletionMessageToolCall.
+type wireToolCall struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+// wireToolCallChunk is ChatCompletionMessageToolCallChunk, a streamed
+// fragment of one call.
+type wireToolCallChunk struct {
+	Index    int    `json:"index"`
+	ID       string `json:"id"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+func toWireToolCalls(cs []provider.ToolCall) []wireToolCall {
+	out := make([]wireToolCall, len(cs))
+	for i, c := range cs {
+		out[i] = wireToolCall{ID: c.ID, Type: "function"}
+		out[i].Function.Name, out[i].Function.Arguments = c.Name, c.Arguments
+	}
+	return out
+}
+
+func fromWireToolCalls(cs []wireToolCall) []provider.ToolCall {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]provider.ToolCall, len(cs))
+	for i, c := range cs {
+		out[i] = provider.ToolCall{ID: c.ID, Name: c.Function.Name, Arguments: c.Function.Arguments}
+	}
+	return out
+}
+
+// toolChoiceValue is ChatCompletionToolChoiceOption: a mode string, or the
+// named function object.
+func toolChoiceValue(req *provider.ChatRequest) any {
+	switch req.ToolChoice {
+	case "":
+		return nil
+	case provider.ToolChoiceFunction:
+		return map[string]any{"type": "function", "function": map[string]string{"name": req.ToolChoiceName}}
+	}
+	return req.ToolChoice
 }
 
 // messageContent encodes as a plain string when the message is one text
@@ -44,6 +112,7 @@ type chatMessage struct {
 // otherwise (vision input).
 type messageContent struct {
 	parts []provider.ContentPart
+	null  bool // an assistant message that only calls tools
 }
 
 type contentPart struct {
@@ -58,6 +127,8 @@ type imageURL struct {
 
 func (c messageContent) MarshalJSON() ([]byte, error) {
 	switch {
+	case c.null:
+		return []byte("null"), nil
 	case len(c.parts) == 0:
 		return json.Marshal("")
 	case len(c.parts) == 1 && c.parts[0].Type != provider.PartImage:
@@ -77,7 +148,15 @@ func (c messageContent) MarshalJSON() ([]byte, error) {
 func newChatRequest(req *provider.ChatRequest, stream bool) *chatRequest {
 	msgs := make([]chatMessage, len(req.Messages))
 	for i, m := range req.Messages {
-		msgs[i] = chatMessage{Role: string(m.Role), Content: messageContent{parts: m.Content}, Name: m.Name}
+		msgs[i] = chatMessage{Role: string(m.Role), Content: messageContent{parts: m.Content}, Name: m.Name, ToolCallID: m.ToolCallID}
+		if len(m.ToolCalls) > 0 {
+			msgs[i].ToolCalls = toWireToolCalls(m.ToolCalls)
+			if len(m.Content) == 0 {
+				// ChatCompletionRequestAssistantMessage: content may be
+				// null when tool_calls is given.
+				msgs[i].Content.null = true
+			}
+		}
 	}
 	cr := &chatRequest{
 		Model:            req.Model,
@@ -90,6 +169,12 @@ func newChatRequest(req *provider.ChatRequest, stream bool) *chatRequest {
 		Seed:             req.Seed,
 		PresencePenalty:  req.PresencePenalty,
 		FrequencyPenalty: req.FrequencyPenalty,
+		ToolChoice:       toolChoiceValue(req),
+	}
+	for _, t := range req.Tools {
+		wt := wireTool{Type: "function"}
+		wt.Function.Name, wt.Function.Description, wt.Function.Parameters = t.Name, t.Description, t.Parameters
+		cr.Tools = append(cr.Tools, wt)
 	}
 	if stream {
 		cr.Stream = true
@@ -106,7 +191,8 @@ type chatResponse struct {
 	Model   string `json:"model"`
 	Choices []struct {
 		Message struct {
-			Content *string `json:"content"`
+			Content   *string        `json:"content"`
+			ToolCalls []wireToolCall `json:"tool_calls"`
 		} `json:"message"`
 		FinishReason string `json:"finish_reason"`
 	} `json:"choices"`
@@ -152,9 +238,14 @@ func (cr *chatResponse) toProvider(req *provider.ChatRequest) *provider.ChatResp
 		if c.Message.Content != nil {
 			out.Content = *c.Message.Content
 		}
+		out.ToolCalls = fromWireToolCalls(c.Message.ToolCalls)
 		out.FinishReason = provider.FinishReason(c.FinishReason)
 	}
-	out.Usage = chatUsage(cr.Usage, req, utf8.RuneCountInString(out.Content))
+	outChars := utf8.RuneCountInString(out.Content)
+	for _, tc := range out.ToolCalls {
+		outChars += utf8.RuneCountInString(tc.Name) + utf8.RuneCountInString(tc.Arguments)
+	}
+	out.Usage = chatUsage(cr.Usage, req, outChars)
 	return out
 }
 

@@ -21,8 +21,9 @@ type streamChunk struct {
 	Choices []struct {
 		Index int `json:"index"`
 		Delta struct {
-			Role    string `json:"role"`
-			Content string `json:"content"`
+			Role      string              `json:"role"`
+			Content   string              `json:"content"`
+			ToolCalls []wireToolCallChunk `json:"tool_calls"`
 		} `json:"delta"`
 		FinishReason string `json:"finish_reason"`
 	} `json:"choices"`
@@ -92,6 +93,9 @@ func (st *streamer) emit(ctx context.Context, ch *provider.ChatChunk) error {
 	}
 	st.sentFirst = true
 	st.outChars += utf8.RuneCountInString(ch.Delta)
+	for _, tc := range ch.ToolCalls {
+		st.outChars += utf8.RuneCountInString(tc.Name) + utf8.RuneCountInString(tc.Arguments)
+	}
 	if ch.FinishReason != "" {
 		st.finish = ch.FinishReason
 	}
@@ -199,8 +203,8 @@ func (st *streamer) handle(ctx context.Context, data []byte) error {
 			st.role = provider.Role(choice.Delta.Role)
 		}
 		firstRole := !st.sentFirst && choice.Delta.Role != ""
-		if choice.Delta.Content == "" && choice.FinishReason == "" && !firstRole {
-			// Tool-call fragments, keep-alives: nothing to relay.
+		if choice.Delta.Content == "" && choice.FinishReason == "" && !firstRole && len(choice.Delta.ToolCalls) == 0 {
+			// Keep-alives: nothing to relay.
 			continue
 		}
 		ch := &provider.ChatChunk{
@@ -208,6 +212,9 @@ func (st *streamer) handle(ctx context.Context, data []byte) error {
 			Model:        st.model,
 			Delta:        choice.Delta.Content,
 			FinishReason: provider.FinishReason(choice.FinishReason),
+		}
+		for _, tc := range choice.Delta.ToolCalls {
+			ch.ToolCalls = append(ch.ToolCalls, provider.ToolCallDelta{Index: tc.Index, ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
 		}
 		if err := st.emit(ctx, ch); err != nil {
 			return err
@@ -220,7 +227,11 @@ func (st *streamer) handle(ctx context.Context, data []byte) error {
 // one content chunk and the final usage chunk.
 func (st *streamer) whole(ctx context.Context, r *provider.ChatResponse) error {
 	st.id, st.model = r.ID, r.Model
-	if err := st.emit(ctx, &provider.ChatChunk{ID: r.ID, Model: r.Model, Delta: r.Content, FinishReason: r.FinishReason}); err != nil {
+	ch := &provider.ChatChunk{ID: r.ID, Model: r.Model, Delta: r.Content, FinishReason: r.FinishReason}
+	for i, tc := range r.ToolCalls {
+		ch.ToolCalls = append(ch.ToolCalls, provider.ToolCallDelta{Index: i, ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
+	}
+	if err := st.emit(ctx, ch); err != nil {
 		return err
 	}
 	u := r.Usage

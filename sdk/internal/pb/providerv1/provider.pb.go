@@ -515,10 +515,14 @@ func (x *ContentPart) GetImageUrl() string {
 }
 
 type Message struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Role          string                 `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
-	Content       []*ContentPart         `protobuf:"bytes,2,rep,name=content,proto3" json:"content,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Role    string                 `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	Content []*ContentPart         `protobuf:"bytes,2,rep,name=content,proto3" json:"content,omitempty"`
+	Name    string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// The calls an assistant message made, and on a tool message the call
+	// it answers.
+	ToolCalls     []*ToolCall `protobuf:"bytes,4,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
+	ToolCallId    string      `protobuf:"bytes,5,opt,name=tool_call_id,json=toolCallId,proto3" json:"tool_call_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -574,6 +578,212 @@ func (x *Message) GetName() string {
 	return ""
 }
 
+func (x *Message) GetToolCalls() []*ToolCall {
+	if x != nil {
+		return x.ToolCalls
+	}
+	return nil
+}
+
+func (x *Message) GetToolCallId() string {
+	if x != nil {
+		return x.ToolCallId
+	}
+	return ""
+}
+
+// Tool is a function the model may call; parameters_json is its JSON Schema.
+type Tool struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Description    string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	ParametersJson string                 `protobuf:"bytes,3,opt,name=parameters_json,json=parametersJson,proto3" json:"parameters_json,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Tool) Reset() {
+	*x = Tool{}
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tool) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tool) ProtoMessage() {}
+
+func (x *Tool) ProtoReflect() protoreflect.Message {
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tool.ProtoReflect.Descriptor instead.
+func (*Tool) Descriptor() ([]byte, []int) {
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Tool) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Tool) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Tool) GetParametersJson() string {
+	if x != nil {
+		return x.ParametersJson
+	}
+	return ""
+}
+
+// ToolCall is one function call a model made; arguments is JSON text.
+type ToolCall struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Arguments     string                 `protobuf:"bytes,3,opt,name=arguments,proto3" json:"arguments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ToolCall) Reset() {
+	*x = ToolCall{}
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ToolCall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ToolCall) ProtoMessage() {}
+
+func (x *ToolCall) ProtoReflect() protoreflect.Message {
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ToolCall.ProtoReflect.Descriptor instead.
+func (*ToolCall) Descriptor() ([]byte, []int) {
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ToolCall) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ToolCall) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ToolCall) GetArguments() string {
+	if x != nil {
+		return x.Arguments
+	}
+	return ""
+}
+
+// ToolCallDelta is a streamed piece of the index-th call: id and name come
+// once, arguments in fragments to be concatenated.
+type ToolCallDelta struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Arguments     string                 `protobuf:"bytes,4,opt,name=arguments,proto3" json:"arguments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ToolCallDelta) Reset() {
+	*x = ToolCallDelta{}
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ToolCallDelta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ToolCallDelta) ProtoMessage() {}
+
+func (x *ToolCallDelta) ProtoReflect() protoreflect.Message {
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ToolCallDelta.ProtoReflect.Descriptor instead.
+func (*ToolCallDelta) Descriptor() ([]byte, []int) {
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ToolCallDelta) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *ToolCallDelta) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ToolCallDelta) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ToolCallDelta) GetArguments() string {
+	if x != nil {
+		return x.Arguments
+	}
+	return ""
+}
+
 type ChatRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Model       string                 `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
@@ -587,13 +797,18 @@ type ChatRequest struct {
 	Seed             *int64   `protobuf:"varint,8,opt,name=seed,proto3,oneof" json:"seed,omitempty"`
 	PresencePenalty  *float64 `protobuf:"fixed64,9,opt,name=presence_penalty,json=presencePenalty,proto3,oneof" json:"presence_penalty,omitempty"`
 	FrequencyPenalty *float64 `protobuf:"fixed64,10,opt,name=frequency_penalty,json=frequencyPenalty,proto3,oneof" json:"frequency_penalty,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	Tools            []*Tool  `protobuf:"bytes,11,rep,name=tools,proto3" json:"tools,omitempty"`
+	// "" (vendor default), "auto", "none", "required" or "function".
+	ToolChoice string `protobuf:"bytes,12,opt,name=tool_choice,json=toolChoice,proto3" json:"tool_choice,omitempty"`
+	// The function tool_choice "function" forces.
+	ToolChoiceName string `protobuf:"bytes,13,opt,name=tool_choice_name,json=toolChoiceName,proto3" json:"tool_choice_name,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[8]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -605,7 +820,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[8]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -618,7 +833,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{8}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ChatRequest) GetModel() string {
@@ -691,6 +906,27 @@ func (x *ChatRequest) GetFrequencyPenalty() float64 {
 	return 0
 }
 
+func (x *ChatRequest) GetTools() []*Tool {
+	if x != nil {
+		return x.Tools
+	}
+	return nil
+}
+
+func (x *ChatRequest) GetToolChoice() string {
+	if x != nil {
+		return x.ToolChoice
+	}
+	return ""
+}
+
+func (x *ChatRequest) GetToolChoiceName() string {
+	if x != nil {
+		return x.ToolChoiceName
+	}
+	return ""
+}
+
 type Usage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	InputTokens   int64                  `protobuf:"varint,1,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
@@ -704,7 +940,7 @@ type Usage struct {
 
 func (x *Usage) Reset() {
 	*x = Usage{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[9]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +952,7 @@ func (x *Usage) String() string {
 func (*Usage) ProtoMessage() {}
 
 func (x *Usage) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[9]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +965,7 @@ func (x *Usage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Usage.ProtoReflect.Descriptor instead.
 func (*Usage) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{9}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Usage) GetInputTokens() int64 {
@@ -774,13 +1010,14 @@ type ChatResponse struct {
 	Content       string                 `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
 	FinishReason  string                 `protobuf:"bytes,4,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
 	Usage         *Usage                 `protobuf:"bytes,5,opt,name=usage,proto3" json:"usage,omitempty"`
+	ToolCalls     []*ToolCall            `protobuf:"bytes,6,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChatResponse) Reset() {
 	*x = ChatResponse{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[10]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -792,7 +1029,7 @@ func (x *ChatResponse) String() string {
 func (*ChatResponse) ProtoMessage() {}
 
 func (x *ChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[10]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -805,7 +1042,7 @@ func (x *ChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatResponse.ProtoReflect.Descriptor instead.
 func (*ChatResponse) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{10}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ChatResponse) GetId() string {
@@ -843,6 +1080,13 @@ func (x *ChatResponse) GetUsage() *Usage {
 	return nil
 }
 
+func (x *ChatResponse) GetToolCalls() []*ToolCall {
+	if x != nil {
+		return x.ToolCalls
+	}
+	return nil
+}
+
 type ChatChunk struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -851,13 +1095,14 @@ type ChatChunk struct {
 	Delta         string                 `protobuf:"bytes,4,opt,name=delta,proto3" json:"delta,omitempty"`
 	FinishReason  string                 `protobuf:"bytes,5,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
 	Usage         *Usage                 `protobuf:"bytes,6,opt,name=usage,proto3" json:"usage,omitempty"`
+	ToolCalls     []*ToolCallDelta       `protobuf:"bytes,7,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChatChunk) Reset() {
 	*x = ChatChunk{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[11]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +1114,7 @@ func (x *ChatChunk) String() string {
 func (*ChatChunk) ProtoMessage() {}
 
 func (x *ChatChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[11]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +1127,7 @@ func (x *ChatChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatChunk.ProtoReflect.Descriptor instead.
 func (*ChatChunk) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{11}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChatChunk) GetId() string {
@@ -927,6 +1172,13 @@ func (x *ChatChunk) GetUsage() *Usage {
 	return nil
 }
 
+func (x *ChatChunk) GetToolCalls() []*ToolCallDelta {
+	if x != nil {
+		return x.ToolCalls
+	}
+	return nil
+}
+
 type EmbedRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Model         string                 `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
@@ -939,7 +1191,7 @@ type EmbedRequest struct {
 
 func (x *EmbedRequest) Reset() {
 	*x = EmbedRequest{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[12]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -951,7 +1203,7 @@ func (x *EmbedRequest) String() string {
 func (*EmbedRequest) ProtoMessage() {}
 
 func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[12]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1216,7 @@ func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedRequest.ProtoReflect.Descriptor instead.
 func (*EmbedRequest) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{12}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *EmbedRequest) GetModel() string {
@@ -1004,7 +1256,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[13]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1268,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[13]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1281,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{13}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -1050,7 +1302,7 @@ type EmbedResponse struct {
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[14]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1062,7 +1314,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[14]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1075,7 +1327,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{14}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EmbedResponse) GetModel() string {
@@ -1117,7 +1369,7 @@ type ImageRequest struct {
 
 func (x *ImageRequest) Reset() {
 	*x = ImageRequest{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[15]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1381,7 @@ func (x *ImageRequest) String() string {
 func (*ImageRequest) ProtoMessage() {}
 
 func (x *ImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[15]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1394,7 @@ func (x *ImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageRequest.ProtoReflect.Descriptor instead.
 func (*ImageRequest) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{15}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ImageRequest) GetModel() string {
@@ -1228,7 +1480,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[16]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1492,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[16]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1505,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{16}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Image) GetData() []byte {
@@ -1302,7 +1554,7 @@ type ImageResponse struct {
 
 func (x *ImageResponse) Reset() {
 	*x = ImageResponse{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[17]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1566,7 @@ func (x *ImageResponse) String() string {
 func (*ImageResponse) ProtoMessage() {}
 
 func (x *ImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[17]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1579,7 @@ func (x *ImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageResponse.ProtoReflect.Descriptor instead.
 func (*ImageResponse) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{17}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ImageResponse) GetModel() string {
@@ -1364,7 +1616,7 @@ type SpeechRequest struct {
 
 func (x *SpeechRequest) Reset() {
 	*x = SpeechRequest{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[18]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1628,7 @@ func (x *SpeechRequest) String() string {
 func (*SpeechRequest) ProtoMessage() {}
 
 func (x *SpeechRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[18]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1641,7 @@ func (x *SpeechRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpeechRequest.ProtoReflect.Descriptor instead.
 func (*SpeechRequest) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{18}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SpeechRequest) GetModel() string {
@@ -1438,7 +1690,7 @@ type SpeechResponse struct {
 
 func (x *SpeechResponse) Reset() {
 	*x = SpeechResponse{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[19]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1702,7 @@ func (x *SpeechResponse) String() string {
 func (*SpeechResponse) ProtoMessage() {}
 
 func (x *SpeechResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[19]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1715,7 @@ func (x *SpeechResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpeechResponse.ProtoReflect.Descriptor instead.
 func (*SpeechResponse) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{19}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SpeechResponse) GetAudio() []byte {
@@ -1496,7 +1748,7 @@ type CountTokensResponse struct {
 
 func (x *CountTokensResponse) Reset() {
 	*x = CountTokensResponse{}
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[20]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1508,7 +1760,7 @@ func (x *CountTokensResponse) String() string {
 func (*CountTokensResponse) ProtoMessage() {}
 
 func (x *CountTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[20]
+	mi := &file_oneflow_provider_v1_provider_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1521,7 +1773,7 @@ func (x *CountTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountTokensResponse.ProtoReflect.Descriptor instead.
 func (*CountTokensResponse) Descriptor() ([]byte, []int) {
-	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{20}
+	return file_oneflow_provider_v1_provider_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CountTokensResponse) GetTokens() int64 {
@@ -1566,11 +1818,28 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\vContentPart\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1b\n" +
-	"\timage_url\x18\x03 \x01(\tR\bimageUrl\"m\n" +
+	"\timage_url\x18\x03 \x01(\tR\bimageUrl\"\xcd\x01\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12:\n" +
 	"\acontent\x18\x02 \x03(\v2 .oneflow.provider.v1.ContentPartR\acontent\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\xae\x03\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12<\n" +
+	"\n" +
+	"tool_calls\x18\x04 \x03(\v2\x1d.oneflow.provider.v1.ToolCallR\ttoolCalls\x12 \n" +
+	"\ftool_call_id\x18\x05 \x01(\tR\n" +
+	"toolCallId\"e\n" +
+	"\x04Tool\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12'\n" +
+	"\x0fparameters_json\x18\x03 \x01(\tR\x0eparametersJson\"L\n" +
+	"\bToolCall\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
+	"\targuments\x18\x03 \x01(\tR\targuments\"g\n" +
+	"\rToolCallDelta\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1c\n" +
+	"\targuments\x18\x04 \x01(\tR\targuments\"\xaa\x04\n" +
 	"\vChatRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x128\n" +
 	"\bmessages\x18\x02 \x03(\v2\x1c.oneflow.provider.v1.MessageR\bmessages\x12%\n" +
@@ -1583,7 +1852,11 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\x04seed\x18\b \x01(\x03H\x02R\x04seed\x88\x01\x01\x12.\n" +
 	"\x10presence_penalty\x18\t \x01(\x01H\x03R\x0fpresencePenalty\x88\x01\x01\x120\n" +
 	"\x11frequency_penalty\x18\n" +
-	" \x01(\x01H\x04R\x10frequencyPenalty\x88\x01\x01B\x0e\n" +
+	" \x01(\x01H\x04R\x10frequencyPenalty\x88\x01\x01\x12/\n" +
+	"\x05tools\x18\v \x03(\v2\x19.oneflow.provider.v1.ToolR\x05tools\x12\x1f\n" +
+	"\vtool_choice\x18\f \x01(\tR\n" +
+	"toolChoice\x12(\n" +
+	"\x10tool_choice_name\x18\r \x01(\tR\x0etoolChoiceNameB\x0e\n" +
 	"\f_temperatureB\b\n" +
 	"\x06_top_pB\a\n" +
 	"\x05_seedB\x13\n" +
@@ -1596,20 +1869,24 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"characters\x18\x03 \x01(\x03R\n" +
 	"characters\x12\x16\n" +
 	"\x06images\x18\x04 \x01(\x03R\x06images\x12\x1c\n" +
-	"\testimated\x18\x05 \x01(\bR\testimated\"\xa5\x01\n" +
+	"\testimated\x18\x05 \x01(\bR\testimated\"\xe3\x01\n" +
 	"\fChatResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x18\n" +
 	"\acontent\x18\x03 \x01(\tR\acontent\x12#\n" +
 	"\rfinish_reason\x18\x04 \x01(\tR\ffinishReason\x120\n" +
-	"\x05usage\x18\x05 \x01(\v2\x1a.oneflow.provider.v1.UsageR\x05usage\"\xb2\x01\n" +
+	"\x05usage\x18\x05 \x01(\v2\x1a.oneflow.provider.v1.UsageR\x05usage\x12<\n" +
+	"\n" +
+	"tool_calls\x18\x06 \x03(\v2\x1d.oneflow.provider.v1.ToolCallR\ttoolCalls\"\xf5\x01\n" +
 	"\tChatChunk\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x12\n" +
 	"\x04role\x18\x03 \x01(\tR\x04role\x12\x14\n" +
 	"\x05delta\x18\x04 \x01(\tR\x05delta\x12#\n" +
 	"\rfinish_reason\x18\x05 \x01(\tR\ffinishReason\x120\n" +
-	"\x05usage\x18\x06 \x01(\v2\x1a.oneflow.provider.v1.UsageR\x05usage\"n\n" +
+	"\x05usage\x18\x06 \x01(\v2\x1a.oneflow.provider.v1.UsageR\x05usage\x12A\n" +
+	"\n" +
+	"tool_calls\x18\a \x03(\v2\".oneflow.provider.v1.ToolCallDeltaR\ttoolCalls\"n\n" +
 	"\fEmbedRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x14\n" +
 	"\x05input\x18\x02 \x03(\tR\x05input\x12\x1e\n" +
@@ -1692,7 +1969,7 @@ func file_oneflow_provider_v1_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_oneflow_provider_v1_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_oneflow_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_oneflow_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_oneflow_provider_v1_provider_proto_goTypes = []any{
 	(ErrorKind)(0),              // 0: oneflow.provider.v1.ErrorKind
 	(*ErrorDetail)(nil),         // 1: oneflow.provider.v1.ErrorDetail
@@ -1703,56 +1980,63 @@ var file_oneflow_provider_v1_provider_proto_goTypes = []any{
 	(*ConfigureResponse)(nil),   // 6: oneflow.provider.v1.ConfigureResponse
 	(*ContentPart)(nil),         // 7: oneflow.provider.v1.ContentPart
 	(*Message)(nil),             // 8: oneflow.provider.v1.Message
-	(*ChatRequest)(nil),         // 9: oneflow.provider.v1.ChatRequest
-	(*Usage)(nil),               // 10: oneflow.provider.v1.Usage
-	(*ChatResponse)(nil),        // 11: oneflow.provider.v1.ChatResponse
-	(*ChatChunk)(nil),           // 12: oneflow.provider.v1.ChatChunk
-	(*EmbedRequest)(nil),        // 13: oneflow.provider.v1.EmbedRequest
-	(*Vector)(nil),              // 14: oneflow.provider.v1.Vector
-	(*EmbedResponse)(nil),       // 15: oneflow.provider.v1.EmbedResponse
-	(*ImageRequest)(nil),        // 16: oneflow.provider.v1.ImageRequest
-	(*Image)(nil),               // 17: oneflow.provider.v1.Image
-	(*ImageResponse)(nil),       // 18: oneflow.provider.v1.ImageResponse
-	(*SpeechRequest)(nil),       // 19: oneflow.provider.v1.SpeechRequest
-	(*SpeechResponse)(nil),      // 20: oneflow.provider.v1.SpeechResponse
-	(*CountTokensResponse)(nil), // 21: oneflow.provider.v1.CountTokensResponse
-	nil,                         // 22: oneflow.provider.v1.ConfigureRequest.OptionsEntry
+	(*Tool)(nil),                // 9: oneflow.provider.v1.Tool
+	(*ToolCall)(nil),            // 10: oneflow.provider.v1.ToolCall
+	(*ToolCallDelta)(nil),       // 11: oneflow.provider.v1.ToolCallDelta
+	(*ChatRequest)(nil),         // 12: oneflow.provider.v1.ChatRequest
+	(*Usage)(nil),               // 13: oneflow.provider.v1.Usage
+	(*ChatResponse)(nil),        // 14: oneflow.provider.v1.ChatResponse
+	(*ChatChunk)(nil),           // 15: oneflow.provider.v1.ChatChunk
+	(*EmbedRequest)(nil),        // 16: oneflow.provider.v1.EmbedRequest
+	(*Vector)(nil),              // 17: oneflow.provider.v1.Vector
+	(*EmbedResponse)(nil),       // 18: oneflow.provider.v1.EmbedResponse
+	(*ImageRequest)(nil),        // 19: oneflow.provider.v1.ImageRequest
+	(*Image)(nil),               // 20: oneflow.provider.v1.Image
+	(*ImageResponse)(nil),       // 21: oneflow.provider.v1.ImageResponse
+	(*SpeechRequest)(nil),       // 22: oneflow.provider.v1.SpeechRequest
+	(*SpeechResponse)(nil),      // 23: oneflow.provider.v1.SpeechResponse
+	(*CountTokensResponse)(nil), // 24: oneflow.provider.v1.CountTokensResponse
+	nil,                         // 25: oneflow.provider.v1.ConfigureRequest.OptionsEntry
 }
 var file_oneflow_provider_v1_provider_proto_depIdxs = []int32{
 	0,  // 0: oneflow.provider.v1.ErrorDetail.kind:type_name -> oneflow.provider.v1.ErrorKind
-	10, // 1: oneflow.provider.v1.ErrorDetail.partial:type_name -> oneflow.provider.v1.Usage
+	13, // 1: oneflow.provider.v1.ErrorDetail.partial:type_name -> oneflow.provider.v1.Usage
 	4,  // 2: oneflow.provider.v1.DescribeResponse.models:type_name -> oneflow.provider.v1.Model
-	22, // 3: oneflow.provider.v1.ConfigureRequest.options:type_name -> oneflow.provider.v1.ConfigureRequest.OptionsEntry
+	25, // 3: oneflow.provider.v1.ConfigureRequest.options:type_name -> oneflow.provider.v1.ConfigureRequest.OptionsEntry
 	7,  // 4: oneflow.provider.v1.Message.content:type_name -> oneflow.provider.v1.ContentPart
-	8,  // 5: oneflow.provider.v1.ChatRequest.messages:type_name -> oneflow.provider.v1.Message
-	10, // 6: oneflow.provider.v1.ChatResponse.usage:type_name -> oneflow.provider.v1.Usage
-	10, // 7: oneflow.provider.v1.ChatChunk.usage:type_name -> oneflow.provider.v1.Usage
-	14, // 8: oneflow.provider.v1.EmbedResponse.vectors:type_name -> oneflow.provider.v1.Vector
-	10, // 9: oneflow.provider.v1.EmbedResponse.usage:type_name -> oneflow.provider.v1.Usage
-	17, // 10: oneflow.provider.v1.ImageResponse.images:type_name -> oneflow.provider.v1.Image
-	10, // 11: oneflow.provider.v1.ImageResponse.usage:type_name -> oneflow.provider.v1.Usage
-	10, // 12: oneflow.provider.v1.SpeechResponse.usage:type_name -> oneflow.provider.v1.Usage
-	2,  // 13: oneflow.provider.v1.Provider.Describe:input_type -> oneflow.provider.v1.DescribeRequest
-	5,  // 14: oneflow.provider.v1.Provider.Configure:input_type -> oneflow.provider.v1.ConfigureRequest
-	9,  // 15: oneflow.provider.v1.Provider.Chat:input_type -> oneflow.provider.v1.ChatRequest
-	9,  // 16: oneflow.provider.v1.Provider.ChatStream:input_type -> oneflow.provider.v1.ChatRequest
-	13, // 17: oneflow.provider.v1.Provider.Embed:input_type -> oneflow.provider.v1.EmbedRequest
-	16, // 18: oneflow.provider.v1.Provider.GenerateImage:input_type -> oneflow.provider.v1.ImageRequest
-	19, // 19: oneflow.provider.v1.Provider.Speech:input_type -> oneflow.provider.v1.SpeechRequest
-	9,  // 20: oneflow.provider.v1.Provider.CountTokens:input_type -> oneflow.provider.v1.ChatRequest
-	3,  // 21: oneflow.provider.v1.Provider.Describe:output_type -> oneflow.provider.v1.DescribeResponse
-	6,  // 22: oneflow.provider.v1.Provider.Configure:output_type -> oneflow.provider.v1.ConfigureResponse
-	11, // 23: oneflow.provider.v1.Provider.Chat:output_type -> oneflow.provider.v1.ChatResponse
-	12, // 24: oneflow.provider.v1.Provider.ChatStream:output_type -> oneflow.provider.v1.ChatChunk
-	15, // 25: oneflow.provider.v1.Provider.Embed:output_type -> oneflow.provider.v1.EmbedResponse
-	18, // 26: oneflow.provider.v1.Provider.GenerateImage:output_type -> oneflow.provider.v1.ImageResponse
-	20, // 27: oneflow.provider.v1.Provider.Speech:output_type -> oneflow.provider.v1.SpeechResponse
-	21, // 28: oneflow.provider.v1.Provider.CountTokens:output_type -> oneflow.provider.v1.CountTokensResponse
-	21, // [21:29] is the sub-list for method output_type
-	13, // [13:21] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	10, // 5: oneflow.provider.v1.Message.tool_calls:type_name -> oneflow.provider.v1.ToolCall
+	8,  // 6: oneflow.provider.v1.ChatRequest.messages:type_name -> oneflow.provider.v1.Message
+	9,  // 7: oneflow.provider.v1.ChatRequest.tools:type_name -> oneflow.provider.v1.Tool
+	13, // 8: oneflow.provider.v1.ChatResponse.usage:type_name -> oneflow.provider.v1.Usage
+	10, // 9: oneflow.provider.v1.ChatResponse.tool_calls:type_name -> oneflow.provider.v1.ToolCall
+	13, // 10: oneflow.provider.v1.ChatChunk.usage:type_name -> oneflow.provider.v1.Usage
+	11, // 11: oneflow.provider.v1.ChatChunk.tool_calls:type_name -> oneflow.provider.v1.ToolCallDelta
+	17, // 12: oneflow.provider.v1.EmbedResponse.vectors:type_name -> oneflow.provider.v1.Vector
+	13, // 13: oneflow.provider.v1.EmbedResponse.usage:type_name -> oneflow.provider.v1.Usage
+	20, // 14: oneflow.provider.v1.ImageResponse.images:type_name -> oneflow.provider.v1.Image
+	13, // 15: oneflow.provider.v1.ImageResponse.usage:type_name -> oneflow.provider.v1.Usage
+	13, // 16: oneflow.provider.v1.SpeechResponse.usage:type_name -> oneflow.provider.v1.Usage
+	2,  // 17: oneflow.provider.v1.Provider.Describe:input_type -> oneflow.provider.v1.DescribeRequest
+	5,  // 18: oneflow.provider.v1.Provider.Configure:input_type -> oneflow.provider.v1.ConfigureRequest
+	12, // 19: oneflow.provider.v1.Provider.Chat:input_type -> oneflow.provider.v1.ChatRequest
+	12, // 20: oneflow.provider.v1.Provider.ChatStream:input_type -> oneflow.provider.v1.ChatRequest
+	16, // 21: oneflow.provider.v1.Provider.Embed:input_type -> oneflow.provider.v1.EmbedRequest
+	19, // 22: oneflow.provider.v1.Provider.GenerateImage:input_type -> oneflow.provider.v1.ImageRequest
+	22, // 23: oneflow.provider.v1.Provider.Speech:input_type -> oneflow.provider.v1.SpeechRequest
+	12, // 24: oneflow.provider.v1.Provider.CountTokens:input_type -> oneflow.provider.v1.ChatRequest
+	3,  // 25: oneflow.provider.v1.Provider.Describe:output_type -> oneflow.provider.v1.DescribeResponse
+	6,  // 26: oneflow.provider.v1.Provider.Configure:output_type -> oneflow.provider.v1.ConfigureResponse
+	14, // 27: oneflow.provider.v1.Provider.Chat:output_type -> oneflow.provider.v1.ChatResponse
+	15, // 28: oneflow.provider.v1.Provider.ChatStream:output_type -> oneflow.provider.v1.ChatChunk
+	18, // 29: oneflow.provider.v1.Provider.Embed:output_type -> oneflow.provider.v1.EmbedResponse
+	21, // 30: oneflow.provider.v1.Provider.GenerateImage:output_type -> oneflow.provider.v1.ImageResponse
+	23, // 31: oneflow.provider.v1.Provider.Speech:output_type -> oneflow.provider.v1.SpeechResponse
+	24, // 32: oneflow.provider.v1.Provider.CountTokens:output_type -> oneflow.provider.v1.CountTokensResponse
+	25, // [25:33] is the sub-list for method output_type
+	17, // [17:25] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_oneflow_provider_v1_provider_proto_init() }
@@ -1760,15 +2044,15 @@ func file_oneflow_provider_v1_provider_proto_init() {
 	if File_oneflow_provider_v1_provider_proto != nil {
 		return
 	}
-	file_oneflow_provider_v1_provider_proto_msgTypes[8].OneofWrappers = []any{}
-	file_oneflow_provider_v1_provider_proto_msgTypes[18].OneofWrappers = []any{}
+	file_oneflow_provider_v1_provider_proto_msgTypes[11].OneofWrappers = []any{}
+	file_oneflow_provider_v1_provider_proto_msgTypes[21].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_oneflow_provider_v1_provider_proto_rawDesc), len(file_oneflow_provider_v1_provider_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
