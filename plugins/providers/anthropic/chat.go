@@ -45,18 +45,29 @@ func (p *Plugin) Chat(ctx context.Context, req *provider.ChatRequest) (*provider
 	if err := s.decode(ctx, resp, &m, what); err != nil {
 		return nil, err
 	}
-	var text strings.Builder
+	var (
+		text  strings.Builder
+		calls []provider.ToolCall
+	)
 	for _, b := range m.Content {
-		// Only text is mapped; other block types (tool_use, thinking)
+		// Text and tool calls are mapped; other block types (thinking)
 		// have no place in a ChatResponse.
-		if b.Type == "text" {
+		switch b.Type {
+		case "text":
 			text.WriteString(b.Text)
+		case "tool_use":
+			args := string(b.Input)
+			if args == "" || args == "null" {
+				args = "{}"
+			}
+			calls = append(calls, provider.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
 		}
 	}
 	return &provider.ChatResponse{
 		ID:           m.ID,
 		Model:        m.Model,
 		Content:      text.String(),
+		ToolCalls:    calls,
 		FinishReason: finishReason(m.StopReason),
 		Usage: provider.Usage{
 			InputTokens:  m.Usage.inputTokens(),
@@ -81,7 +92,7 @@ func (p *Plugin) CountTokens(ctx context.Context, req *provider.ChatRequest) (in
 	if err != nil {
 		return 0, err
 	}
-	resp, err := s.post(ctx, pathCountTokens, &countTokensRequest{Model: req.Model, Messages: msgs, System: system}, "application/json", what)
+	resp, err := s.post(ctx, pathCountTokens, &countTokensRequest{Model: req.Model, Messages: msgs, System: system, Tools: buildTools(req.Tools)}, "application/json", what)
 	if err != nil {
 		return 0, err
 	}

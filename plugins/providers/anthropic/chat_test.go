@@ -180,7 +180,8 @@ func TestChatRejectsUnmappableRequests(t *testing.T) {
 		{"only a system message", textRequest(provider.TextMessage(provider.RoleSystem, "sys")), provider.KindInvalidRequest},
 		{"no messages", textRequest(), provider.KindInvalidRequest},
 		{"negative max tokens", &provider.ChatRequest{Model: "m", Messages: []provider.Message{user("hi")}, MaxTokens: -1}, provider.KindInvalidRequest},
-		{"tool message", textRequest(user("hi"), provider.TextMessage(provider.RoleTool, "42")), provider.KindUnsupported},
+		{"tool call arguments not an object", textRequest(user("hi"), provider.Message{Role: provider.RoleAssistant,
+			ToolCalls: []provider.ToolCall{{ID: "toolu_1", Name: "f", Arguments: "[1]"}}}), provider.KindInvalidRequest},
 		{"unknown role", textRequest(provider.TextMessage("narrator", "hi")), provider.KindInvalidRequest},
 		{"image in system message", textRequest(
 			provider.Message{Role: provider.RoleSystem, Content: []provider.ContentPart{{Type: provider.PartImage, ImageURL: "https://example.com/a.png"}}},

@@ -6,9 +6,14 @@
 // consecutive turns of one role are merged because Anthropic requires user
 // and assistant turns to alternate, max_tokens (required by Anthropic) falls
 // back to a configurable default, and stop reasons are mapped to OpenAI's
-// vocabulary. Streams are read as server-sent events and relayed one chunk
-// per text delta, with the vendor's usage on the last chunk; a stream cut
-// short reports the usage consumed so far in the returned *provider.Error.
+// vocabulary. Tools become Anthropic tools (input_schema), tool calls in the
+// history tool_use blocks, tool results tool_result blocks in a user turn,
+// and tool_use blocks in the answer OpenAI-style tool calls. Streams are
+// read as server-sent events and relayed one chunk per text or tool-input
+// delta, with the vendor's usage on the last chunk; a stream cut short
+// reports the usage consumed so far in the returned *provider.Error.
+// Seed and the presence and frequency penalties have no Anthropic
+// equivalent and are not sent.
 //
 // Settings (provider.Config) it uses:
 //

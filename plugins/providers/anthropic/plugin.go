@@ -79,6 +79,8 @@ func (p *Plugin) Describe(context.Context) (*provider.Info, error) {
 			ContextWindow: contextWindow,
 		})
 	}
+	// Tool use is in the message bodies, so no sdk interface shows it.
+	info.Capabilities = append(provider.Capabilities(p), provider.CapTools)
 	return info, nil
 }
 

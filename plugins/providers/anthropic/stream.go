@@ -58,6 +58,9 @@ type relay struct {
 	// the answer and its usage are then complete.
 	stopped bool
 	sent    bool // a chunk has been sent
+	// tools maps a tool_use block's index in the message to its index
+	// among the answer's tool calls.
+	tools map[int]int
 }
 
 // relayStream reads Anthropic's server-sent events from body and relays
@@ -111,12 +114,33 @@ func (r *relay) handle(ev vendorhttp.Event) (done bool, err error) {
 			r.id, r.model = se.Message.ID, se.Message.Model
 			r.addUsage(se.Message.Usage)
 		}
+	case "content_block_start":
+		// A tool_use block opens a call: its id and name go out at once,
+		// its input follows as input_json_delta fragments.
+		if b := se.ContentBlock; b != nil && b.Type == "tool_use" {
+			if r.tools == nil {
+				r.tools = make(map[int]int)
+			}
+			idx := len(r.tools)
+			r.tools[se.Index] = idx
+			r.text += int64(utf8.RuneCountInString(b.Name))
+			return false, r.emit(&provider.ChatChunk{ToolCalls: []provider.ToolCallDelta{{Index: idx, ID: b.ID, Name: b.Name}}})
+		}
 	case "content_block_delta":
-		// Only text is relayed; tool input and thinking deltas have no
-		// place in a ChatChunk.
-		if se.Delta != nil && se.Delta.Type == "text_delta" && se.Delta.Text != "" {
+		// Text and tool input are relayed; thinking deltas have no place
+		// in a ChatChunk.
+		switch {
+		case se.Delta == nil:
+		case se.Delta.Type == "text_delta" && se.Delta.Text != "":
 			r.text += int64(utf8.RuneCountInString(se.Delta.Text))
 			return false, r.emit(&provider.ChatChunk{Delta: se.Delta.Text})
+		case se.Delta.Type == "input_json_delta" && se.Delta.PartialJSON != "":
+			idx, ok := r.tools[se.Index]
+			if !ok {
+				return false, nil
+			}
+			r.text += int64(utf8.RuneCountInString(se.Delta.PartialJSON))
+			return false, r.emit(&provider.ChatChunk{ToolCalls: []provider.ToolCallDelta{{Index: idx, Arguments: se.Delta.PartialJSON}}})
 		}
 	case "message_delta":
 		if se.Delta != nil && se.Delta.StopReason != "" {

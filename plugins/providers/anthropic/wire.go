@@ -24,6 +24,22 @@ type messagesRequest struct {
 	StopSequences []string      `json:"stop_sequences,omitempty"`
 	Metadata      *metadata     `json:"metadata,omitempty"`
 	Stream        bool          `json:"stream,omitempty"`
+	Tools         []wireTool    `json:"tools,omitempty"`
+	ToolChoice    *toolChoice   `json:"tool_choice,omitempty"`
+}
+
+// wireTool is Tool: a client function with its JSON Schema input.
+type wireTool struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	InputSchema json.RawMessage `json:"input_schema"`
+}
+
+// toolChoice is ToolChoiceAuto, ToolChoiceAny, ToolChoiceTool or
+// ToolChoiceNone.
+type toolChoice struct {
+	Type string `json:"type"`
+	Name string `json:"name,omitempty"`
 }
 
 // countTokensRequest is the body of POST /v1/messages/count_tokens. It takes
@@ -32,6 +48,7 @@ type countTokensRequest struct {
 	Model    string        `json:"model"`
 	Messages []wireMessage `json:"messages"`
 	System   string        `json:"system,omitempty"`
+	Tools    []wireTool    `json:"tools,omitempty"`
 }
 
 type metadata struct {
@@ -56,10 +73,18 @@ func (m wireMessage) MarshalJSON() ([]byte, error) {
 	}{m.Role, content})
 }
 
+// contentBlock is a request block: text, image, tool_use (a call the
+// assistant made, RequestToolUseBlock) or tool_result (its answer, in a
+// user turn, RequestToolResultBlock).
 type contentBlock struct {
-	Type   string       `json:"type"`
-	Text   string       `json:"text,omitempty"`
-	Source *imageSource `json:"source,omitempty"`
+	Type      string          `json:"type"`
+	Text      string          `json:"text,omitempty"`
+	Source    *imageSource    `json:"source,omitempty"`
+	ID        string          `json:"id,omitempty"`
+	Name      string          `json:"name,omitempty"`
+	Input     json.RawMessage `json:"input,omitempty"`
+	ToolUseID string          `json:"tool_use_id,omitempty"`
+	Content   *string         `json:"content,omitempty"`
 }
 
 type imageSource struct {
@@ -78,9 +103,14 @@ type messageResponse struct {
 	Usage      wireUsage       `json:"usage"`
 }
 
+// responseBlock is a text or tool_use (ResponseToolUseBlock) block of an
+// answer; other types are skipped.
 type responseBlock struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type  string          `json:"type"`
+	Text  string          `json:"text"`
+	ID    string          `json:"id"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input"`
 }
 
 // wireUsage is Usage and MessageDeltaUsage. Pointers tell a field that is
@@ -131,10 +161,17 @@ type streamEvent struct {
 		Model string    `json:"model"`
 		Usage wireUsage `json:"usage"`
 	} `json:"message"`
+	Index        int `json:"index"`
+	ContentBlock *struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"content_block"`
 	Delta *struct {
-		Type       string `json:"type"`
-		Text       string `json:"text"`
-		StopReason string `json:"stop_reason"`
+		Type        string `json:"type"`
+		Text        string `json:"text"`
+		PartialJSON string `json:"partial_json"`
+		StopReason  string `json:"stop_reason"`
 	} `json:"delta"`
 	Usage *wireUsage `json:"usage"`
 	Error *wireError `json:"error"`
@@ -168,7 +205,35 @@ func buildMessagesRequest(req *provider.ChatRequest, defaultMax int64, stream bo
 	if req.User != "" {
 		out.Metadata = &metadata{UserID: req.User}
 	}
+	out.Tools = buildTools(req.Tools)
+	switch req.ToolChoice {
+	case provider.ToolChoiceAuto:
+		out.ToolChoice = &toolChoice{Type: "auto"}
+	case provider.ToolChoiceRequired:
+		out.ToolChoice = &toolChoice{Type: "any"}
+	case provider.ToolChoiceNone:
+		out.ToolChoice = &toolChoice{Type: "none"}
+	case provider.ToolChoiceFunction:
+		out.ToolChoice = &toolChoice{Type: "tool", Name: req.ToolChoiceName}
+	}
 	return out, nil
+}
+
+func buildTools(in []provider.Tool) []wireTool {
+	out := make([]wireTool, 0, len(in))
+	for _, t := range in {
+		schema := t.Parameters
+		if len(schema) == 0 {
+			// input_schema is required; a function without parameters
+			// takes an empty object.
+			schema = json.RawMessage(`{"type":"object"}`)
+		}
+		out = append(out, wireTool{Name: t.Name, Description: t.Description, InputSchema: schema})
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // buildMessages splits system text from the turns and merges consecutive
@@ -192,7 +257,10 @@ func buildMessages(in []provider.Message) (string, []wireMessage, error) {
 			continue
 		case provider.RoleUser, provider.RoleAssistant:
 		case provider.RoleTool:
-			return "", nil, provider.Errorf(provider.KindUnsupported, "anthropic: message %d: tool messages are not supported", i)
+			// A tool's answer is a tool_result block in a user turn.
+			text := m.Text()
+			out = appendTurn(out, "user", contentBlock{Type: "tool_result", ToolUseID: m.ToolCallID, Content: &text})
+			continue
 		default:
 			return "", nil, provider.Errorf(provider.KindInvalidRequest, "anthropic: message %d: unknown role %q", i, m.Role)
 		}
@@ -200,21 +268,37 @@ func buildMessages(in []provider.Message) (string, []wireMessage, error) {
 		if err != nil {
 			return "", nil, err
 		}
+		for j, tc := range m.ToolCalls {
+			input := json.RawMessage(strings.TrimSpace(tc.Arguments))
+			if len(input) == 0 {
+				input = json.RawMessage("{}")
+			}
+			if !json.Valid(input) || input[0] != '{' {
+				return "", nil, provider.Errorf(provider.KindInvalidRequest, "anthropic: message %d tool call %d: arguments must be a JSON object", i, j)
+			}
+			blocks = append(blocks, contentBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: input})
+		}
 		if len(blocks) == 0 {
 			// Anthropic rejects empty text blocks and empty turns; an empty
 			// message carries nothing, so it is dropped rather than sent.
 			continue
 		}
-		if n := len(out); n > 0 && out[n-1].Role == string(m.Role) {
-			out[n-1].Blocks = append(out[n-1].Blocks, blocks...)
-			continue
-		}
-		out = append(out, wireMessage{Role: string(m.Role), Blocks: blocks})
+		out = appendTurn(out, string(m.Role), blocks...)
 	}
 	if len(out) == 0 {
 		return "", nil, provider.Errorf(provider.KindInvalidRequest, "anthropic: request has no user or assistant message")
 	}
 	return strings.Join(system, "\n\n"), out, nil
+}
+
+// appendTurn adds blocks as a turn of role, merged into the last turn when
+// it has the same role: Anthropic wants user and assistant to alternate.
+func appendTurn(out []wireMessage, role string, blocks ...contentBlock) []wireMessage {
+	if n := len(out); n > 0 && out[n-1].Role == role {
+		out[n-1].Blocks = append(out[n-1].Blocks, blocks...)
+		return out
+	}
+	return append(out, wireMessage{Role: role, Blocks: blocks})
 }
 
 func buildBlocks(i int, parts []provider.ContentPart) ([]contentBlock, error) {
