@@ -150,7 +150,8 @@ func TestErrorsInOpenAIShape(t *testing.T) {
 		{"tool of another type", with("tools", []any{map[string]any{"type": "custom", "function": map[string]any{"name": "f"}}}), 400, "invalid_request", "tools[0].type"},
 		{"tool with a bad name", with("tools", []any{map[string]any{"type": "function", "function": map[string]any{"name": "get weather"}}}), 400, "invalid_request", "tools[0].function.name"},
 		{"tool result without its call id", with("messages", []any{map[string]any{"role": "tool", "content": "18"}}), 400, "invalid_request", "messages[0].tool_call_id"},
-		{"json mode", with("response_format", map[string]any{"type": "json_object"}), 400, "unsupported_parameter", "response_format"},
+		{"response_format of an unknown type", with("response_format", map[string]any{"type": "yaml"}), 400, "invalid_request", "response_format"},
+		{"json_schema without its schema", with("response_format", map[string]any{"type": "json_schema"}), 400, "invalid_request", "response_format"},
 		{"logprobs", with("logprobs", true), 400, "unsupported_parameter", "logprobs"},
 		{"audio out", with("modalities", []string{"text", "audio"}), 400, "unsupported_parameter", "modalities"},
 	}
@@ -227,19 +228,29 @@ provider "echo" {
 	resp, b := c.do("POST", "/v1/chat/completions", body)
 	wantError(t, resp, b, http.StatusBadRequest, "model_unsupported")
 
+	body = chatBody("echo-1")
+	body["response_format"] = map[string]any{"type": "json_object"}
+	resp, b = c.do("POST", "/v1/chat/completions", body)
+	wantError(t, resp, b, http.StatusBadRequest, "model_unsupported")
+
 	tests := []struct {
 		name     string
 		tools    bool
+		json     bool
 		provider string
 	}{
-		{"without tools the cheapest model answers", false, "echo"},
-		{"with tools only a plugin that carries them does", true, "up0"},
+		{"without tools the cheapest model answers", false, false, "echo"},
+		{"with tools only a plugin that carries them does", true, false, "up0"},
+		{"JSON mode only goes to a plugin that honours it", false, true, "up0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			body := chatBody("auto:cost")
 			if tt.tools {
 				body["tools"] = tools
+			}
+			if tt.json {
+				body["response_format"] = map[string]any{"type": "json_object"}
 			}
 			resp, b := c.do("POST", "/v1/chat/completions", body)
 			if resp.StatusCode != 200 || resp.Header.Get("X-OneFlow-Provider") != tt.provider {

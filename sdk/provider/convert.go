@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"encoding/json"
 	"time"
 
 	pb "github.com/oneflow-ai/oneflow/sdk/internal/pb/providerv1"
@@ -82,19 +83,20 @@ func fromPBTools(ts []*pb.Tool) []Tool {
 
 func toPBChatRequest(r *ChatRequest) *pb.ChatRequest {
 	return &pb.ChatRequest{
-		Model:            r.Model,
-		Messages:         toPBMessages(r.Messages),
-		Temperature:      r.Temperature,
-		TopP:             r.TopP,
-		MaxTokens:        r.MaxTokens,
-		Stop:             r.Stop,
-		User:             r.User,
-		Seed:             r.Seed,
-		PresencePenalty:  r.PresencePenalty,
-		FrequencyPenalty: r.FrequencyPenalty,
-		Tools:            toPBTools(r.Tools),
-		ToolChoice:       r.ToolChoice,
-		ToolChoiceName:   r.ToolChoiceName,
+		Model:              r.Model,
+		Messages:           toPBMessages(r.Messages),
+		Temperature:        r.Temperature,
+		TopP:               r.TopP,
+		MaxTokens:          r.MaxTokens,
+		Stop:               r.Stop,
+		User:               r.User,
+		Seed:               r.Seed,
+		PresencePenalty:    r.PresencePenalty,
+		FrequencyPenalty:   r.FrequencyPenalty,
+		Tools:              toPBTools(r.Tools),
+		ToolChoice:         r.ToolChoice,
+		ToolChoiceName:     r.ToolChoiceName,
+		ResponseFormatJson: string(r.ResponseFormat),
 	}
 }
 
@@ -113,7 +115,16 @@ func fromPBChatRequest(r *pb.ChatRequest) *ChatRequest {
 		Tools:            fromPBTools(r.GetTools()),
 		ToolChoice:       r.GetToolChoice(),
 		ToolChoiceName:   r.GetToolChoiceName(),
+		ResponseFormat:   rawJSON(r.GetResponseFormatJson()),
 	}
+}
+
+// rawJSON is s as JSON, nil when empty.
+func rawJSON(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
 }
 
 func toPBUsage(u Usage) *pb.Usage {

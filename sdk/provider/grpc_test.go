@@ -526,6 +526,7 @@ func fullChatRequest() *provider.ChatRequest {
 		Tools:            []provider.Tool{{Name: "lookup", Description: "find a thing", Parameters: []byte(`{"type":"object"}`)}},
 		ToolChoice:       provider.ToolChoiceFunction,
 		ToolChoiceName:   "lookup",
+		ResponseFormat:   []byte(`{"type":"json_object"}`),
 	}
 }
 

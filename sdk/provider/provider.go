@@ -67,6 +67,9 @@ const (
 	// CapTools: Chat and ChatStream carry ChatRequest.Tools and answer
 	// with ToolCalls.
 	CapTools Capability = "tools"
+	// CapResponseFormat: Chat and ChatStream honour
+	// ChatRequest.ResponseFormat (JSON mode, structured outputs).
+	CapResponseFormat Capability = "response_format"
 )
 
 // Modality is the kind of output a model produces.
@@ -232,6 +235,10 @@ type ChatRequest struct {
 	// constants; ToolChoiceName names the function ToolChoiceFunction forces.
 	ToolChoice     string
 	ToolChoiceName string
+	// ResponseFormat is OpenAI's response_format object, verbatim
+	// ({"type":"json_object"} or {"type":"json_schema","json_schema":...});
+	// empty means text. Only plugins that declare CapResponseFormat get it.
+	ResponseFormat json.RawMessage
 }
 
 // FinishReason says why generation stopped.

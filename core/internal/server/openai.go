@@ -154,6 +154,9 @@ func (s *server) chatCompletions(c *gin.Context) {
 	if len(preq.Tools) > 0 {
 		f.Capabilities = append(f.Capabilities, string(provider.CapTools))
 	}
+	if len(preq.ResponseFormat) > 0 {
+		f.Capabilities = append(f.Capabilities, string(provider.CapResponseFormat))
+	}
 	k, ok := s.begin(c, snap, req.Model, f, func(gateway.Target) Usage { return Usage{InputTokens: in, OutputTokens: out} })
 	if !ok {
 		return

@@ -59,13 +59,6 @@ func (r *chatRequest) unsupported() (param, why string) {
 		return "functions", "the deprecated functions parameter is not supported; send tools instead"
 	case set(r.FunctionCall) && string(bytes.TrimSpace(r.FunctionCall)) != `"none"`:
 		return "function_call", "the deprecated function_call parameter is not supported; send tool_choice instead"
-	case set(r.ResponseFormat):
-		var rf struct {
-			Type string `json:"type"`
-		}
-		if json.Unmarshal(r.ResponseFormat, &rf) != nil || rf.Type != "text" {
-			return "response_format", "only response_format {\"type\": \"text\"} is supported; JSON mode and structured outputs are not supported by OneFlow yet"
-		}
 	case r.Logprobs != nil && *r.Logprobs, set(r.TopLogprobs):
 		return "logprobs", "logprobs are not supported by OneFlow"
 	case set(r.Audio) || slices.Contains(r.Modalities, "audio"):
@@ -215,6 +208,38 @@ func (s *stopList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// responseFormat returns response_format for the plugin: nil for text (or
+// none), else the object as sent, once its type is known.
+func (r *chatRequest) responseFormat() (json.RawMessage, error) {
+	raw := bytes.TrimSpace(r.ResponseFormat)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	var rf struct {
+		Type       string          `json:"type"`
+		JSONSchema json.RawMessage `json:"json_schema"`
+	}
+	if err := json.Unmarshal(raw, &rf); err != nil {
+		return nil, errors.New(`response_format must be an object such as {"type": "json_object"}`)
+	}
+	switch rf.Type {
+	case "text":
+		return nil, nil
+	case "json_object":
+	case "json_schema":
+		if s := bytes.TrimSpace(rf.JSONSchema); len(s) == 0 || s[0] != '{' {
+			return nil, errors.New(`response_format of type json_schema needs a json_schema object`)
+		}
+	default:
+		return nil, fmt.Errorf("response_format.type %q is not one of text, json_object, json_schema", rf.Type)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		return nil, err
+	}
+	return compact.Bytes(), nil
+}
+
 // validToolName is OpenAI's rule for function names.
 func validToolName(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
@@ -264,6 +289,9 @@ func (r *chatRequest) validate() (string, error) {
 		if p := bytes.TrimSpace(t.Function.Parameters); len(p) > 0 && p[0] != '{' && !bytes.Equal(p, []byte("null")) {
 			return fmt.Sprintf("tools[%d].function.parameters", i), fmt.Errorf("tools[%d].function.parameters must be a JSON Schema object", i)
 		}
+	}
+	if _, err := r.responseFormat(); err != nil {
+		return "response_format", err
 	}
 	if tc := r.ToolChoice; tc != nil {
 		switch {
@@ -330,6 +358,7 @@ func (r *chatRequest) toProvider() *provider.ChatRequest {
 		}
 		tools = append(tools, provider.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: p})
 	}
+	rf, _ := r.responseFormat() // validate has refused a bad one
 	var choice, choiceName string
 	if r.ToolChoice != nil {
 		choice, choiceName = r.ToolChoice.mode, r.ToolChoice.name
@@ -339,6 +368,7 @@ func (r *chatRequest) toProvider() *provider.ChatRequest {
 		MaxTokens: r.maxTokens(), Stop: r.Stop, User: r.User,
 		Seed: r.Seed, PresencePenalty: r.PresencePenalty, FrequencyPenalty: r.FrequencyPenalty,
 		Tools: tools, ToolChoice: choice, ToolChoiceName: choiceName,
+		ResponseFormat: rf,
 	}
 }
 

@@ -15,20 +15,21 @@ import (
 // omitted when unset so that compatible servers that reject unknown or
 // null fields accept the body.
 type chatRequest struct {
-	Model            string         `json:"model"`
-	Messages         []chatMessage  `json:"messages"`
-	Temperature      *float64       `json:"temperature,omitempty"`
-	TopP             *float64       `json:"top_p,omitempty"`
-	MaxTokens        int64          `json:"max_tokens,omitempty"`
-	Stop             []string       `json:"stop,omitempty"`
-	User             string         `json:"user,omitempty"`
-	Seed             *int64         `json:"seed,omitempty"`
-	PresencePenalty  *float64       `json:"presence_penalty,omitempty"`
-	FrequencyPenalty *float64       `json:"frequency_penalty,omitempty"`
-	Stream           bool           `json:"stream,omitempty"`
-	StreamOptions    *streamOptions `json:"stream_options,omitempty"`
-	Tools            []wireTool     `json:"tools,omitempty"`
-	ToolChoice       any            `json:"tool_choice,omitempty"`
+	Model            string          `json:"model"`
+	Messages         []chatMessage   `json:"messages"`
+	Temperature      *float64        `json:"temperature,omitempty"`
+	TopP             *float64        `json:"top_p,omitempty"`
+	MaxTokens        int64           `json:"max_tokens,omitempty"`
+	Stop             []string        `json:"stop,omitempty"`
+	User             string          `json:"user,omitempty"`
+	Seed             *int64          `json:"seed,omitempty"`
+	PresencePenalty  *float64        `json:"presence_penalty,omitempty"`
+	FrequencyPenalty *float64        `json:"frequency_penalty,omitempty"`
+	Stream           bool            `json:"stream,omitempty"`
+	StreamOptions    *streamOptions  `json:"stream_options,omitempty"`
+	Tools            []wireTool      `json:"tools,omitempty"`
+	ToolChoice       any             `json:"tool_choice,omitempty"`
+	ResponseFormat   json.RawMessage `json:"response_format,omitempty"`
 }
 
 type streamOptions struct {
@@ -170,6 +171,7 @@ func newChatRequest(req *provider.ChatRequest, stream bool) *chatRequest {
 		PresencePenalty:  req.PresencePenalty,
 		FrequencyPenalty: req.FrequencyPenalty,
 		ToolChoice:       toolChoiceValue(req),
+		ResponseFormat:   req.ResponseFormat,
 	}
 	for _, t := range req.Tools {
 		wt := wireTool{Type: "function"}

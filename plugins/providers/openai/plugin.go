@@ -76,9 +76,10 @@ func (p *Plugin) Describe(context.Context) (*provider.Info, error) {
 			{ID: "dall-e-3", Modality: provider.ModalityImage},
 			{ID: "tts-1", Modality: provider.ModalityAudio},
 		},
-		// Function calling is in the request and answer bodies, so no
-		// interface shows it: declare it beside the ones that do.
-		Capabilities: append(provider.Capabilities(p), provider.CapTools),
+		// Function calling and JSON mode are in the request and answer
+		// bodies, so no interface shows them: declare them beside the
+		// ones that do.
+		Capabilities: append(provider.Capabilities(p), provider.CapTools, provider.CapResponseFormat),
 	}, nil
 }
 

@@ -108,7 +108,7 @@ func TestDescribeDeclaresTools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []provider.Capability{provider.CapChat, provider.CapChatStream, provider.CapTools, provider.CapEmbed} {
+	for _, c := range []provider.Capability{provider.CapChat, provider.CapChatStream, provider.CapTools, provider.CapResponseFormat, provider.CapEmbed} {
 		found := false
 		for _, got := range info.Capabilities {
 			found = found || got == c
@@ -117,4 +117,19 @@ func TestDescribeDeclaresTools(t *testing.T) {
 			t.Errorf("Describe lacks %s: %v", c, info.Capabilities)
 		}
 	}
+}
+
+// response_format (ResponseFormatJsonObject, ResponseFormatJsonSchema in
+// openai-openapi.yaml) goes to the vendor as the caller wrote it.
+func TestChatResponseFormat(t *testing.T) {
+	fv := newFakeVendor(t, replyJSON(http.StatusOK, fixture(t, "chat_completion.json"), nil))
+	req := helloRequest()
+	req.ResponseFormat = []byte(`{"type":"json_schema","json_schema":{"name":"greeting","schema":{"type":"object"},"strict":true}}`)
+	if _, err := newPlugin(t, fv).Chat(context.Background(), req); err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	checkRequest(t, fv.only(t), "/v1/chat/completions", "application/json", `{"model":"gpt-4o-mini","messages":[
+		{"role":"system","content":"You are a helpful assistant."},
+		{"role":"user","content":"Hello!"}],
+		"response_format":{"type":"json_schema","json_schema":{"name":"greeting","schema":{"type":"object"},"strict":true}}}`)
 }

@@ -802,8 +802,11 @@ type ChatRequest struct {
 	ToolChoice string `protobuf:"bytes,12,opt,name=tool_choice,json=toolChoice,proto3" json:"tool_choice,omitempty"`
 	// The function tool_choice "function" forces.
 	ToolChoiceName string `protobuf:"bytes,13,opt,name=tool_choice_name,json=toolChoiceName,proto3" json:"tool_choice_name,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// OpenAI's response_format object as JSON ({"type": "json_object"} or
+	// {"type": "json_schema", ...}); empty for plain text.
+	ResponseFormatJson string `protobuf:"bytes,14,opt,name=response_format_json,json=responseFormatJson,proto3" json:"response_format_json,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ChatRequest) Reset() {
@@ -923,6 +926,13 @@ func (x *ChatRequest) GetToolChoice() string {
 func (x *ChatRequest) GetToolChoiceName() string {
 	if x != nil {
 		return x.ToolChoiceName
+	}
+	return ""
+}
+
+func (x *ChatRequest) GetResponseFormatJson() string {
+	if x != nil {
+		return x.ResponseFormatJson
 	}
 	return ""
 }
@@ -1839,7 +1849,7 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1c\n" +
-	"\targuments\x18\x04 \x01(\tR\targuments\"\xaa\x04\n" +
+	"\targuments\x18\x04 \x01(\tR\targuments\"\xdc\x04\n" +
 	"\vChatRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x128\n" +
 	"\bmessages\x18\x02 \x03(\v2\x1c.oneflow.provider.v1.MessageR\bmessages\x12%\n" +
@@ -1856,7 +1866,8 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\x05tools\x18\v \x03(\v2\x19.oneflow.provider.v1.ToolR\x05tools\x12\x1f\n" +
 	"\vtool_choice\x18\f \x01(\tR\n" +
 	"toolChoice\x12(\n" +
-	"\x10tool_choice_name\x18\r \x01(\tR\x0etoolChoiceNameB\x0e\n" +
+	"\x10tool_choice_name\x18\r \x01(\tR\x0etoolChoiceName\x120\n" +
+	"\x14response_format_json\x18\x0e \x01(\tR\x12responseFormatJsonB\x0e\n" +
 	"\f_temperatureB\b\n" +
 	"\x06_top_pB\a\n" +
 	"\x05_seedB\x13\n" +
