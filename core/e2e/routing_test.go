@@ -78,6 +78,7 @@ func TestStreamedAndWholeBilledAlike(t *testing.T) {
 	}
 	var streamed map[string]any
 	var sawDone bool
+	finishes := 0
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		line, ok := strings.CutPrefix(sc.Text(), "data: ")
@@ -89,8 +90,11 @@ func TestStreamedAndWholeBilledAlike(t *testing.T) {
 			continue
 		}
 		var ch struct {
-			Object string         `json:"object"`
-			Usage  map[string]any `json:"usage"`
+			Object  string         `json:"object"`
+			Usage   map[string]any `json:"usage"`
+			Choices []struct {
+				FinishReason *string `json:"finish_reason"`
+			} `json:"choices"`
 		}
 		if err := json.Unmarshal([]byte(line), &ch); err != nil {
 			t.Fatalf("bad chunk %q: %v", line, err)
@@ -98,12 +102,21 @@ func TestStreamedAndWholeBilledAlike(t *testing.T) {
 		if ch.Object != "chat.completion.chunk" {
 			t.Fatalf("chunk object %q", ch.Object)
 		}
+		for _, c := range ch.Choices {
+			if c.FinishReason != nil {
+				finishes++
+			}
+		}
 		if ch.Usage != nil {
 			streamed = ch.Usage
 		}
 	}
 	if !sawDone {
 		t.Fatal("stream did not end with data: [DONE]")
+	}
+	// SDKs close the answer (and its last tool call) on each one.
+	if finishes != 1 {
+		t.Errorf("%d chunks carry a finish_reason, want 1:\n%s", finishes, b)
 	}
 	for _, k := range []string{"prompt_tokens", "completion_tokens", "total_tokens", "credits"} {
 		if whole.Usage[k] != streamed[k] {
@@ -237,11 +250,15 @@ provider "echo" {
 		name     string
 		tools    bool
 		json     bool
+		history  bool
 		provider string
 	}{
-		{"without tools the cheapest model answers", false, false, "echo"},
-		{"with tools only a plugin that carries them does", true, false, "up0"},
-		{"JSON mode only goes to a plugin that honours it", false, true, "up0"},
+		{"without tools the cheapest model answers", false, false, false, "echo"},
+		{"with tools only a plugin that carries them does", true, false, false, "up0"},
+		{"JSON mode only goes to a plugin that honours it", false, true, false, "up0"},
+		// The turn that sends results back often omits tools; echo would
+		// drop the call and its result.
+		{"tool calls in the history need tools too", false, false, true, "up0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,6 +268,14 @@ provider "echo" {
 			}
 			if tt.json {
 				body["response_format"] = map[string]any{"type": "json_object"}
+			}
+			if tt.history {
+				body["messages"] = []any{
+					map[string]any{"role": "user", "content": "Weather?"},
+					map[string]any{"role": "assistant", "content": nil, "tool_calls": []any{map[string]any{
+						"id": "call_1", "type": "function", "function": map[string]any{"name": "get_weather", "arguments": "{}"}}}},
+					map[string]any{"role": "tool", "tool_call_id": "call_1", "content": "18C"},
+				}
 			}
 			resp, b := c.do("POST", "/v1/chat/completions", body)
 			if resp.StatusCode != 200 || resp.Header.Get("X-OneFlow-Provider") != tt.provider {

@@ -151,7 +151,7 @@ func (s *server) chatCompletions(c *gin.Context) {
 	if req.Stream {
 		f.Capabilities = []string{string(provider.CapChatStream)}
 	}
-	if len(preq.Tools) > 0 {
+	if usesTools(preq) {
 		f.Capabilities = append(f.Capabilities, string(provider.CapTools))
 	}
 	if len(preq.ResponseFormat) > 0 {
@@ -197,6 +197,22 @@ func (s *server) chatCompletions(c *gin.Context) {
 			TotalTokens: r.Usage.InputTokens + r.Usage.OutputTokens, Credits: s.formatCredits(charged),
 		},
 	})
+}
+
+// usesTools reports whether req needs a plugin that carries tools: it
+// offers tools, or its history holds tool calls or tool results, which a
+// plugin without tools would drop. Clients often leave tools out of the
+// turn that sends the results back.
+func usesTools(req *provider.ChatRequest) bool {
+	if len(req.Tools) > 0 {
+		return true
+	}
+	for _, m := range req.Messages {
+		if len(m.ToolCalls) > 0 || m.Role == provider.RoleTool {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *server) formatCredits(mc int64) string {

@@ -49,8 +49,9 @@ func (s *server) streamChat(k *call, preq *provider.ChatRequest, req *chatReques
 	id := "chatcmpl-" + requestIDOf(c)
 	created := k.start.Unix()
 	var (
-		usage   *provider.Usage
-		relayed strings.Builder
+		usage    *provider.Usage
+		relayed  strings.Builder
+		finished bool // a finish_reason has gone out
 	)
 	res, err := k.snap.ChatStream(c.Request.Context(), k.plan, preq, func(t gateway.Target, ch *provider.ChatChunk) error {
 		if relayed.Len() == 0 && usage == nil && !c.Writer.Written() {
@@ -65,6 +66,15 @@ func (s *server) streamChat(k *call, preq *provider.ChatRequest, req *chatReques
 		if ch.Usage != nil {
 			u := *ch.Usage
 			usage = &u
+		}
+		if ch.FinishReason != "" {
+			if finished {
+				// Plugins repeat the finish reason on the usage chunk
+				// so that it alone is complete; the client must see
+				// one finish, or SDKs close the last tool call twice.
+				ch.FinishReason = ""
+			}
+			finished = true
 		}
 		if ch.Delta == "" && ch.FinishReason == "" && ch.Role == "" && len(ch.ToolCalls) == 0 {
 			return nil

@@ -61,6 +61,9 @@ type relay struct {
 	// tools maps a tool_use block's index in the message to its index
 	// among the answer's tool calls.
 	tools map[int]int
+	// withArgs marks the tool calls (by answer index) whose input has
+	// sent a fragment.
+	withArgs map[int]bool
 }
 
 // relayStream reads Anthropic's server-sent events from body and relays
@@ -119,7 +122,7 @@ func (r *relay) handle(ev vendorhttp.Event) (done bool, err error) {
 		// its input follows as input_json_delta fragments.
 		if b := se.ContentBlock; b != nil && b.Type == "tool_use" {
 			if r.tools == nil {
-				r.tools = make(map[int]int)
+				r.tools, r.withArgs = make(map[int]int), make(map[int]bool)
 			}
 			idx := len(r.tools)
 			r.tools[se.Index] = idx
@@ -139,8 +142,16 @@ func (r *relay) handle(ev vendorhttp.Event) (done bool, err error) {
 			if !ok {
 				return false, nil
 			}
+			r.withArgs[idx] = true
 			r.text += int64(utf8.RuneCountInString(se.Delta.PartialJSON))
 			return false, r.emit(&provider.ChatChunk{ToolCalls: []provider.ToolCallDelta{{Index: idx, Arguments: se.Delta.PartialJSON}}})
+		}
+	case "content_block_stop":
+		// A call without arguments streams no input fragment (or only
+		// an empty one); OpenAI's clients expect "{}", as Chat gives.
+		if idx, ok := r.tools[se.Index]; ok && !r.withArgs[idx] {
+			r.withArgs[idx] = true
+			return false, r.emit(&provider.ChatChunk{ToolCalls: []provider.ToolCallDelta{{Index: idx, Arguments: "{}"}}})
 		}
 	case "message_delta":
 		if se.Delta != nil && se.Delta.StopReason != "" {

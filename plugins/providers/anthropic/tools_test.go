@@ -151,3 +151,44 @@ func TestDescribeDeclaresTools(t *testing.T) {
 		}
 	}
 }
+
+// A call without arguments streams no input (or one empty fragment): the
+// relayed call still ends up with "{}", as an unstreamed one does.
+func TestChatStreamToolUseWithoutArguments(t *testing.T) {
+	sse := `event: message_start
+data: {"type":"message_start","message":{"id":"msg_3","type":"message","role":"assistant","content":[],"model":"claude-3-5-sonnet-20241022","usage":{"input_tokens":50,"output_tokens":1}}}
+
+event: content_block_start
+data: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_4","name":"now","input":{}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":""}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":0}
+
+event: message_delta
+data: {"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":12}}
+
+event: message_stop
+data: {"type":"message_stop"}
+
+`
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = w.Write([]byte(sse))
+	})
+	var got []provider.ChatChunk
+	if err := newPlugin(t, srv.URL, nil).ChatStream(context.Background(), weatherRequest(""), collect(&got)); err != nil {
+		t.Fatalf("ChatStream: %v", err)
+	}
+	var args string
+	for _, ch := range got {
+		for _, tc := range ch.ToolCalls {
+			args += tc.Arguments
+		}
+	}
+	if args != "{}" {
+		t.Errorf("arguments %q, want {}: %s", args, fmtChunks(got))
+	}
+}
