@@ -62,7 +62,7 @@ func toPBTools(ts []Tool) []*pb.Tool {
 	}
 	out := make([]*pb.Tool, len(ts))
 	for i, t := range ts {
-		out[i] = &pb.Tool{Name: t.Name, Description: t.Description, ParametersJson: string(t.Parameters)}
+		out[i] = &pb.Tool{Name: t.Name, Description: t.Description, ParametersJson: string(t.Parameters), Strict: t.Strict}
 	}
 	return out
 }
@@ -73,7 +73,7 @@ func fromPBTools(ts []*pb.Tool) []Tool {
 	}
 	out := make([]Tool, len(ts))
 	for i, t := range ts {
-		out[i] = Tool{Name: t.GetName(), Description: t.GetDescription()}
+		out[i] = Tool{Name: t.GetName(), Description: t.GetDescription(), Strict: t.GetStrict()}
 		if p := t.GetParametersJson(); p != "" {
 			out[i].Parameters = []byte(p)
 		}
@@ -97,25 +97,27 @@ func toPBChatRequest(r *ChatRequest) *pb.ChatRequest {
 		ToolChoice:         r.ToolChoice,
 		ToolChoiceName:     r.ToolChoiceName,
 		ResponseFormatJson: string(r.ResponseFormat),
+		ParallelToolCalls:  r.ParallelToolCalls,
 	}
 }
 
 func fromPBChatRequest(r *pb.ChatRequest) *ChatRequest {
 	return &ChatRequest{
-		Model:            r.GetModel(),
-		Messages:         fromPBMessages(r.GetMessages()),
-		Temperature:      r.Temperature,
-		TopP:             r.TopP,
-		MaxTokens:        r.GetMaxTokens(),
-		Stop:             r.GetStop(),
-		User:             r.GetUser(),
-		Seed:             r.Seed,
-		PresencePenalty:  r.PresencePenalty,
-		FrequencyPenalty: r.FrequencyPenalty,
-		Tools:            fromPBTools(r.GetTools()),
-		ToolChoice:       r.GetToolChoice(),
-		ToolChoiceName:   r.GetToolChoiceName(),
-		ResponseFormat:   rawJSON(r.GetResponseFormatJson()),
+		Model:             r.GetModel(),
+		Messages:          fromPBMessages(r.GetMessages()),
+		Temperature:       r.Temperature,
+		TopP:              r.TopP,
+		MaxTokens:         r.GetMaxTokens(),
+		Stop:              r.GetStop(),
+		User:              r.GetUser(),
+		Seed:              r.Seed,
+		PresencePenalty:   r.PresencePenalty,
+		FrequencyPenalty:  r.FrequencyPenalty,
+		Tools:             fromPBTools(r.GetTools()),
+		ToolChoice:        r.GetToolChoice(),
+		ToolChoiceName:    r.GetToolChoiceName(),
+		ResponseFormat:    rawJSON(r.GetResponseFormatJson()),
+		ParallelToolCalls: r.ParallelToolCalls,
 	}
 }
 

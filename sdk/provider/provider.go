@@ -147,6 +147,8 @@ type Tool struct {
 	// Parameters is the function's arguments as a JSON Schema object;
 	// empty means none.
 	Parameters json.RawMessage
+	// Strict asks the vendor to hold the arguments to Parameters exactly.
+	Strict bool
 }
 
 // ToolCall is one function call a model made.
@@ -235,6 +237,9 @@ type ChatRequest struct {
 	// constants; ToolChoiceName names the function ToolChoiceFunction forces.
 	ToolChoice     string
 	ToolChoiceName string
+	// ParallelToolCalls false asks for at most one tool call per answer;
+	// nil leaves the vendor's default.
+	ParallelToolCalls *bool
 	// ResponseFormat is OpenAI's response_format object, verbatim
 	// ({"type":"json_object"} or {"type":"json_schema","json_schema":...});
 	// empty means text. Only plugins that declare CapResponseFormat get it.

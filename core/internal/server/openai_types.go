@@ -31,8 +31,9 @@ type chatRequest struct {
 	PresencePenalty  *float64 `json:"presence_penalty,omitempty"`
 	FrequencyPenalty *float64 `json:"frequency_penalty,omitempty"`
 
-	Tools      []chatTool  `json:"tools,omitempty"`
-	ToolChoice *toolChoice `json:"tool_choice,omitempty"`
+	Tools             []chatTool  `json:"tools,omitempty"`
+	ToolChoice        *toolChoice `json:"tool_choice,omitempty"`
+	ParallelToolCalls *bool       `json:"parallel_tool_calls,omitempty"`
 
 	// Features OneFlow cannot carry yet. Dropping them would answer a
 	// different question than the one asked (JSON mode answered as
@@ -82,6 +83,7 @@ type chatTool struct {
 		Name        string          `json:"name"`
 		Description string          `json:"description,omitempty"`
 		Parameters  json.RawMessage `json:"parameters,omitempty"`
+		Strict      *bool           `json:"strict,omitempty"`
 	} `json:"function"`
 }
 
@@ -356,7 +358,8 @@ func (r *chatRequest) toProvider() *provider.ChatRequest {
 		if bytes.Equal(bytes.TrimSpace(p), []byte("null")) {
 			p = nil
 		}
-		tools = append(tools, provider.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: p})
+		tools = append(tools, provider.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: p,
+			Strict: t.Function.Strict != nil && *t.Function.Strict})
 	}
 	rf, _ := r.responseFormat() // validate has refused a bad one
 	var choice, choiceName string
@@ -368,7 +371,7 @@ func (r *chatRequest) toProvider() *provider.ChatRequest {
 		MaxTokens: r.maxTokens(), Stop: r.Stop, User: r.User,
 		Seed: r.Seed, PresencePenalty: r.PresencePenalty, FrequencyPenalty: r.FrequencyPenalty,
 		Tools: tools, ToolChoice: choice, ToolChoiceName: choiceName,
-		ResponseFormat: rf,
+		ResponseFormat: rf, ParallelToolCalls: r.ParallelToolCalls,
 	}
 }
 

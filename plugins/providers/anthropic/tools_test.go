@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"slices"
@@ -26,7 +27,7 @@ func weatherRequest(choice string) *provider.ChatRequest {
 			user("And Lyon?"),
 		},
 		Tools: []provider.Tool{
-			{Name: "get_weather", Description: "Current weather", Parameters: []byte(`{"type":"object","properties":{"city":{"type":"string"}}}`)},
+			{Name: "get_weather", Description: "Current weather", Parameters: []byte(`{"type":"object","properties":{"city":{"type":"string"}}}`), Strict: true},
 			{Name: "now"},
 		},
 		ToolChoice:     choice,
@@ -40,7 +41,7 @@ const weatherTurns = `"messages":[
 		{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}]},
 	{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"{\"temp_c\":18}"},
 		{"type":"text","text":"And Lyon?"}]}],
-	"tools":[{"name":"get_weather","description":"Current weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}},
+	"tools":[{"name":"get_weather","description":"Current weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}},"strict":true},
 		{"name":"now","input_schema":{"type":"object"}}]`
 
 func TestChatSendsTools(t *testing.T) {
@@ -76,6 +77,37 @@ func TestChatSendsTools(t *testing.T) {
 				FinishReason: provider.FinishToolCalls, Usage: provider.Usage{InputTokens: 120, OutputTokens: 30}}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("Chat =\n %+v\nwant\n %+v", got, want)
+			}
+		})
+	}
+}
+
+// parallel_tool_calls false is Anthropic's disable_parallel_tool_use, on
+// the tool choice (auto when none was given; "none" takes no flag).
+func TestChatSendsParallelToolCallsFalse(t *testing.T) {
+	tests := []struct {
+		choice, want string
+	}{
+		{"", `{"type":"auto","disable_parallel_tool_use":true}`},
+		{provider.ToolChoiceRequired, `{"type":"any","disable_parallel_tool_use":true}`},
+		{provider.ToolChoiceFunction, `{"type":"tool","name":"get_weather","disable_parallel_tool_use":true}`},
+		{provider.ToolChoiceNone, `{"type":"none"}`},
+	}
+	for _, tc := range tests {
+		t.Run("choice "+tc.choice, func(t *testing.T) {
+			no := false
+			req := weatherRequest(tc.choice)
+			req.ParallelToolCalls = &no
+			body, err := buildMessagesRequest(req, 4096, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.Marshal(body.ToolChoice)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("tool_choice %s, want %s", got, tc.want)
 			}
 		})
 	}

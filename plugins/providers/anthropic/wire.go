@@ -33,13 +33,15 @@ type wireTool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	InputSchema json.RawMessage `json:"input_schema"`
+	Strict      bool            `json:"strict,omitempty"`
 }
 
 // toolChoice is ToolChoiceAuto, ToolChoiceAny, ToolChoiceTool or
 // ToolChoiceNone.
 type toolChoice struct {
-	Type string `json:"type"`
-	Name string `json:"name,omitempty"`
+	Type                   string `json:"type"`
+	Name                   string `json:"name,omitempty"`
+	DisableParallelToolUse bool   `json:"disable_parallel_tool_use,omitempty"`
 }
 
 // countTokensRequest is the body of POST /v1/messages/count_tokens. It takes
@@ -216,6 +218,16 @@ func buildMessagesRequest(req *provider.ChatRequest, defaultMax int64, stream bo
 	case provider.ToolChoiceFunction:
 		out.ToolChoice = &toolChoice{Type: "tool", Name: req.ToolChoiceName}
 	}
+	if p := req.ParallelToolCalls; p != nil && !*p && len(out.Tools) > 0 {
+		// Anthropic says it on the tool choice (not on "none"); auto is
+		// what no choice means.
+		if out.ToolChoice == nil {
+			out.ToolChoice = &toolChoice{Type: "auto"}
+		}
+		if out.ToolChoice.Type != "none" {
+			out.ToolChoice.DisableParallelToolUse = true
+		}
+	}
 	return out, nil
 }
 
@@ -228,7 +240,7 @@ func buildTools(in []provider.Tool) []wireTool {
 			// takes an empty object.
 			schema = json.RawMessage(`{"type":"object"}`)
 		}
-		out = append(out, wireTool{Name: t.Name, Description: t.Description, InputSchema: schema})
+		out = append(out, wireTool{Name: t.Name, Description: t.Description, InputSchema: schema, Strict: t.Strict})
 	}
 	if len(out) == 0 {
 		return nil

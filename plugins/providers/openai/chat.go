@@ -30,6 +30,8 @@ type chatRequest struct {
 	Tools            []wireTool      `json:"tools,omitempty"`
 	ToolChoice       any             `json:"tool_choice,omitempty"`
 	ResponseFormat   json.RawMessage `json:"response_format,omitempty"`
+	// ParallelToolCalls is sent only with tools: OpenAI refuses it alone.
+	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
 }
 
 type streamOptions struct {
@@ -52,6 +54,7 @@ type wireTool struct {
 		Name        string          `json:"name"`
 		Description string          `json:"description,omitempty"`
 		Parameters  json.RawMessage `json:"parameters,omitempty"`
+		Strict      bool            `json:"strict,omitempty"`
 	} `json:"function"`
 }
 
@@ -173,9 +176,12 @@ func newChatRequest(req *provider.ChatRequest, stream bool) *chatRequest {
 		ToolChoice:       toolChoiceValue(req),
 		ResponseFormat:   req.ResponseFormat,
 	}
+	if len(req.Tools) > 0 {
+		cr.ParallelToolCalls = req.ParallelToolCalls
+	}
 	for _, t := range req.Tools {
 		wt := wireTool{Type: "function"}
-		wt.Function.Name, wt.Function.Description, wt.Function.Parameters = t.Name, t.Description, t.Parameters
+		wt.Function.Name, wt.Function.Description, wt.Function.Parameters, wt.Function.Strict = t.Name, t.Description, t.Parameters, t.Strict
 		cr.Tools = append(cr.Tools, wt)
 	}
 	if stream {

@@ -22,9 +22,10 @@ func weatherRequest() *provider.ChatRequest {
 			{Role: provider.RoleAssistant, ToolCalls: []provider.ToolCall{{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`}}},
 			{Role: provider.RoleTool, ToolCallID: "call_1", Content: []provider.ContentPart{{Type: provider.PartText, Text: `{"temp_c":18}`}}},
 		},
-		Tools:          []provider.Tool{{Name: "get_weather", Description: "Current weather", Parameters: []byte(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)}},
-		ToolChoice:     provider.ToolChoiceFunction,
-		ToolChoiceName: "get_weather",
+		Tools:             []provider.Tool{{Name: "get_weather", Description: "Current weather", Parameters: []byte(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`), Strict: true}},
+		ToolChoice:        provider.ToolChoiceFunction,
+		ToolChoiceName:    "get_weather",
+		ParallelToolCalls: ptr(false),
 	}
 }
 
@@ -33,8 +34,8 @@ const weatherRequestBody = `{"model":"gpt-4o-mini","messages":[
 	{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
 	{"role":"tool","content":"{\"temp_c\":18}","tool_call_id":"call_1"}],
 	"tools":[{"type":"function","function":{"name":"get_weather","description":"Current weather",
-		"parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}],
-	"tool_choice":{"type":"function","function":{"name":"get_weather"}}`
+		"parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]},"strict":true}}],
+	"tool_choice":{"type":"function","function":{"name":"get_weather"}},"parallel_tool_calls":false`
 
 func TestChatTools(t *testing.T) {
 	answer := `{"id":"chatcmpl-t1","object":"chat.completion","created":1,"model":"gpt-4o-mini-2024-07-18",

@@ -598,8 +598,10 @@ type Tool struct {
 	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Description    string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	ParametersJson string                 `protobuf:"bytes,3,opt,name=parameters_json,json=parametersJson,proto3" json:"parameters_json,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Strict asks the vendor to hold the arguments to the schema exactly.
+	Strict        bool `protobuf:"varint,4,opt,name=strict,proto3" json:"strict,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Tool) Reset() {
@@ -651,6 +653,13 @@ func (x *Tool) GetParametersJson() string {
 		return x.ParametersJson
 	}
 	return ""
+}
+
+func (x *Tool) GetStrict() bool {
+	if x != nil {
+		return x.Strict
+	}
+	return false
 }
 
 // ToolCall is one function call a model made; arguments is JSON text.
@@ -805,8 +814,11 @@ type ChatRequest struct {
 	// OpenAI's response_format object as JSON ({"type": "json_object"} or
 	// {"type": "json_schema", ...}); empty for plain text.
 	ResponseFormatJson string `protobuf:"bytes,14,opt,name=response_format_json,json=responseFormatJson,proto3" json:"response_format_json,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// false asks for at most one tool call per answer; unset is the
+	// vendor's default (parallel calls allowed).
+	ParallelToolCalls *bool `protobuf:"varint,15,opt,name=parallel_tool_calls,json=parallelToolCalls,proto3,oneof" json:"parallel_tool_calls,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ChatRequest) Reset() {
@@ -935,6 +947,13 @@ func (x *ChatRequest) GetResponseFormatJson() string {
 		return x.ResponseFormatJson
 	}
 	return ""
+}
+
+func (x *ChatRequest) GetParallelToolCalls() bool {
+	if x != nil && x.ParallelToolCalls != nil {
+		return *x.ParallelToolCalls
+	}
+	return false
 }
 
 type Usage struct {
@@ -1836,11 +1855,12 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\n" +
 	"tool_calls\x18\x04 \x03(\v2\x1d.oneflow.provider.v1.ToolCallR\ttoolCalls\x12 \n" +
 	"\ftool_call_id\x18\x05 \x01(\tR\n" +
-	"toolCallId\"e\n" +
+	"toolCallId\"}\n" +
 	"\x04Tool\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12'\n" +
-	"\x0fparameters_json\x18\x03 \x01(\tR\x0eparametersJson\"L\n" +
+	"\x0fparameters_json\x18\x03 \x01(\tR\x0eparametersJson\x12\x16\n" +
+	"\x06strict\x18\x04 \x01(\bR\x06strict\"L\n" +
 	"\bToolCall\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
@@ -1849,7 +1869,7 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1c\n" +
-	"\targuments\x18\x04 \x01(\tR\targuments\"\xdc\x04\n" +
+	"\targuments\x18\x04 \x01(\tR\targuments\"\xa9\x05\n" +
 	"\vChatRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x128\n" +
 	"\bmessages\x18\x02 \x03(\v2\x1c.oneflow.provider.v1.MessageR\bmessages\x12%\n" +
@@ -1867,12 +1887,14 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\vtool_choice\x18\f \x01(\tR\n" +
 	"toolChoice\x12(\n" +
 	"\x10tool_choice_name\x18\r \x01(\tR\x0etoolChoiceName\x120\n" +
-	"\x14response_format_json\x18\x0e \x01(\tR\x12responseFormatJsonB\x0e\n" +
+	"\x14response_format_json\x18\x0e \x01(\tR\x12responseFormatJson\x123\n" +
+	"\x13parallel_tool_calls\x18\x0f \x01(\bH\x05R\x11parallelToolCalls\x88\x01\x01B\x0e\n" +
 	"\f_temperatureB\b\n" +
 	"\x06_top_pB\a\n" +
 	"\x05_seedB\x13\n" +
 	"\x11_presence_penaltyB\x14\n" +
-	"\x12_frequency_penalty\"\xa5\x01\n" +
+	"\x12_frequency_penaltyB\x16\n" +
+	"\x14_parallel_tool_calls\"\xa5\x01\n" +
 	"\x05Usage\x12!\n" +
 	"\finput_tokens\x18\x01 \x01(\x03R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x02 \x01(\x03R\foutputTokens\x12\x1e\n" +
