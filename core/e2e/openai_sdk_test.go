@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +25,7 @@ provider "emb" {
   api_key  = env("TEST_UPSTREAM_KEY")
   base_url = %q
   model "text-embedding-3-small" {
+    aliases        = ["embed-small"]
     modality       = "embedding"
     input_price    = 0.02
     quality        = 70
@@ -184,12 +184,12 @@ provider "emb" {
 	})
 
 	t.Run("retrieve model", func(t *testing.T) {
-		for _, id := range []string{"gpt-4o-mini", "up0/gpt-4o-mini", "auto:cost"} {
+		for _, id := range []string{"gpt-4o-mini", "up0/gpt-4o-mini", "auto:cost", "text-embedding-3-small", "embed-small", "emb/text-embedding-3-small"} {
 			m, err := client.Models.Get(ctx, id)
 			if err != nil {
 				t.Fatalf("%s: %v", id, err)
 			}
-			if !strings.HasSuffix(id, m.ID) || m.Object != "model" {
+			if m.ID != id || m.Object != "model" || m.OwnedBy == "" {
 				t.Fatalf("%s: %+v", id, m)
 			}
 		}

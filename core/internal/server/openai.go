@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,25 +61,33 @@ func (s *server) models(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"object": "list", "data": modelObjects(snap)})
 }
 
-// model retrieves one model by id, or by "provider/model" as chat
-// requests may name it.
+// model retrieves one model by any name a chat request may use for it: its
+// id, an alias, "provider/model" or a routing alias. The answer keeps the
+// name asked for, as OpenAI's does.
 func (s *server) model(c *gin.Context) {
 	id := strings.TrimPrefix(c.Param("model"), "/")
 	snap, release := s.o.Backend.Acquire()
 	defer release()
-	for _, m := range modelObjects(snap) {
-		if m.ID == id || m.OwnedBy+"/"+m.ID == id {
-			c.JSON(http.StatusOK, m)
-			return
-		}
+	if slices.Contains(routingAliases[:], id) {
+		c.JSON(http.StatusOK, modelObject{ID: id, Object: "model", OwnedBy: "oneflow", Modality: "text"})
+		return
 	}
-	// Known but not callable: say what the operator must set, as a call
-	// to it would.
+	var unconfigured error
 	for _, e := range snap.Catalog.Lookup(id) {
 		if hint, off := snap.Unconfigured[e.Provider]; off {
-			writeGatewayError(c, &gateway.UnconfiguredError{Provider: e.Provider, Model: id, Hint: hint})
-			return
+			// Known but not callable: say what the operator must set,
+			// as a call to it would.
+			if unconfigured == nil {
+				unconfigured = &gateway.UnconfiguredError{Provider: e.Provider, Model: id, Hint: hint}
+			}
+			continue
 		}
+		c.JSON(http.StatusOK, modelObject{ID: id, Object: "model", Created: e.Model.Effective.Unix(), OwnedBy: e.Provider, Modality: e.Model.Modality})
+		return
+	}
+	if unconfigured != nil {
+		writeGatewayError(c, unconfigured)
+		return
 	}
 	abortError(c, http.StatusNotFound, typeInvalidRequest, "model_not_found", fmt.Sprintf("the model %q does not exist", id), "model")
 }
