@@ -163,6 +163,8 @@ func TestErrorsInOpenAIShape(t *testing.T) {
 		{"tool of another type", with("tools", []any{map[string]any{"type": "custom", "function": map[string]any{"name": "f"}}}), 400, "invalid_request", "tools[0].type"},
 		{"tool with a bad name", with("tools", []any{map[string]any{"type": "function", "function": map[string]any{"name": "get weather"}}}), 400, "invalid_request", "tools[0].function.name"},
 		{"tool result without its call id", with("messages", []any{map[string]any{"role": "tool", "content": "18"}}), 400, "invalid_request", "messages[0].tool_call_id"},
+		{"tool result for no call", with("messages", []any{map[string]any{"role": "user", "content": "hi"}, map[string]any{"role": "tool", "tool_call_id": "call_x", "content": "18"}}), 400, "invalid_request", "messages[1].tool_call_id"},
+		{"two tools of one name", with("tools", append(append([]any{}, tool...), tool...)), 400, "invalid_request", "tools[1].function.name"},
 		{"response_format of an unknown type", with("response_format", map[string]any{"type": "yaml"}), 400, "invalid_request", "response_format"},
 		{"json_schema without its schema", with("response_format", map[string]any{"type": "json_schema"}), 400, "invalid_request", "response_format"},
 		{"logprobs", with("logprobs", true), 400, "unsupported_parameter", "logprobs"},

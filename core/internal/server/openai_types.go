@@ -263,6 +263,7 @@ func (r *chatRequest) validate() (string, error) {
 	if len(r.Messages) == 0 {
 		return "messages", errors.New("messages must contain at least one message")
 	}
+	calls := map[string]bool{} // tool call ids made so far in the history
 	for i, m := range r.Messages {
 		switch m.Role {
 		case "system", "developer", "user", "assistant", "tool":
@@ -272,6 +273,10 @@ func (r *chatRequest) validate() (string, error) {
 		if m.Role == "tool" && m.ToolCallID == "" {
 			return fmt.Sprintf("messages[%d].tool_call_id", i), fmt.Errorf("messages[%d] has role tool but no tool_call_id", i)
 		}
+		if m.Role == "tool" && !calls[m.ToolCallID] {
+			// OpenAI refuses it too; Anthropic would get a result for no call.
+			return fmt.Sprintf("messages[%d].tool_call_id", i), fmt.Errorf("messages[%d] answers tool call %q, which no earlier assistant message made", i, m.ToolCallID)
+		}
 		if len(m.ToolCalls) > 0 && m.Role != "assistant" {
 			return fmt.Sprintf("messages[%d].tool_calls", i), fmt.Errorf("messages[%d]: only assistant messages carry tool_calls", i)
 		}
@@ -279,8 +284,10 @@ func (r *chatRequest) validate() (string, error) {
 			if tc.ID == "" || tc.Function.Name == "" {
 				return fmt.Sprintf("messages[%d].tool_calls[%d]", i, j), fmt.Errorf("messages[%d].tool_calls[%d] needs an id and a function name", i, j)
 			}
+			calls[tc.ID] = true
 		}
 	}
+	names := map[string]bool{}
 	for i, t := range r.Tools {
 		if t.Type != "function" {
 			return fmt.Sprintf("tools[%d].type", i), fmt.Errorf("tools[%d].type %q is not supported; only function tools are", i, t.Type)
@@ -288,6 +295,10 @@ func (r *chatRequest) validate() (string, error) {
 		if !validToolName(t.Function.Name) {
 			return fmt.Sprintf("tools[%d].function.name", i), fmt.Errorf("tools[%d].function.name must be 1-64 letters, digits, underscores or dashes", i)
 		}
+		if names[t.Function.Name] {
+			return fmt.Sprintf("tools[%d].function.name", i), fmt.Errorf("tools[%d]: another tool is already named %q", i, t.Function.Name)
+		}
+		names[t.Function.Name] = true
 		if p := bytes.TrimSpace(t.Function.Parameters); len(p) > 0 && p[0] != '{' && !bytes.Equal(p, []byte("null")) {
 			return fmt.Sprintf("tools[%d].function.parameters", i), fmt.Errorf("tools[%d].function.parameters must be a JSON Schema object", i)
 		}
