@@ -11,6 +11,12 @@
 //
 //	func main() { provider.Serve(&myProvider{}) }
 //
+// The sdk derives the plugin's capabilities from those interfaces.
+// Abilities that live in request and answer fields instead, function
+// calling ([CapTools]) and JSON mode ([CapResponseFormat]), are declared in
+// [Info.Capabilities]; the core sends requests that need them only to
+// plugins that declare them.
+//
 // Requests and responses are plain Go structs so that fields can be added
 // without breaking existing plugins.
 package provider
