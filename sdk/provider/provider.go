@@ -221,7 +221,11 @@ type ChatRequest struct {
 	TopP        *float64
 	// MaxTokens is 0 when the caller gave none.
 	MaxTokens int64
-	Stop      []string
+	// MaxCompletionTokens is true when the caller named that bound
+	// max_completion_tokens; OpenAI-style adapters send it under that
+	// name (OpenAI's reasoning models refuse max_tokens).
+	MaxCompletionTokens bool
+	Stop                []string
 	// User is an opaque end-user id the vendor may use for abuse tracking.
 	User string
 	// Seed, PresencePenalty and FrequencyPenalty are OpenAI's sampling

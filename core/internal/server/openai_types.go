@@ -379,7 +379,7 @@ func (r *chatRequest) toProvider() *provider.ChatRequest {
 	}
 	return &provider.ChatRequest{
 		Model: r.Model, Messages: msgs, Temperature: r.Temperature, TopP: r.TopP,
-		MaxTokens: r.maxTokens(), Stop: r.Stop, User: r.User,
+		MaxTokens: r.maxTokens(), MaxCompletionTokens: r.MaxCompletionTokens != nil, Stop: r.Stop, User: r.User,
 		Seed: r.Seed, PresencePenalty: r.PresencePenalty, FrequencyPenalty: r.FrequencyPenalty,
 		Tools: tools, ToolChoice: choice, ToolChoiceName: choiceName,
 		ResponseFormat: rf, ParallelToolCalls: r.ParallelToolCalls,

@@ -15,21 +15,23 @@ import (
 // omitted when unset so that compatible servers that reject unknown or
 // null fields accept the body.
 type chatRequest struct {
-	Model            string          `json:"model"`
-	Messages         []chatMessage   `json:"messages"`
-	Temperature      *float64        `json:"temperature,omitempty"`
-	TopP             *float64        `json:"top_p,omitempty"`
-	MaxTokens        int64           `json:"max_tokens,omitempty"`
-	Stop             []string        `json:"stop,omitempty"`
-	User             string          `json:"user,omitempty"`
-	Seed             *int64          `json:"seed,omitempty"`
-	PresencePenalty  *float64        `json:"presence_penalty,omitempty"`
-	FrequencyPenalty *float64        `json:"frequency_penalty,omitempty"`
-	Stream           bool            `json:"stream,omitempty"`
-	StreamOptions    *streamOptions  `json:"stream_options,omitempty"`
-	Tools            []wireTool      `json:"tools,omitempty"`
-	ToolChoice       any             `json:"tool_choice,omitempty"`
-	ResponseFormat   json.RawMessage `json:"response_format,omitempty"`
+	Model       string        `json:"model"`
+	Messages    []chatMessage `json:"messages"`
+	Temperature *float64      `json:"temperature,omitempty"`
+	TopP        *float64      `json:"top_p,omitempty"`
+	MaxTokens   int64         `json:"max_tokens,omitempty"`
+	// MaxCompletionTokens carries the bound when the caller named it so.
+	MaxCompletionTokens int64           `json:"max_completion_tokens,omitempty"`
+	Stop                []string        `json:"stop,omitempty"`
+	User                string          `json:"user,omitempty"`
+	Seed                *int64          `json:"seed,omitempty"`
+	PresencePenalty     *float64        `json:"presence_penalty,omitempty"`
+	FrequencyPenalty    *float64        `json:"frequency_penalty,omitempty"`
+	Stream              bool            `json:"stream,omitempty"`
+	StreamOptions       *streamOptions  `json:"stream_options,omitempty"`
+	Tools               []wireTool      `json:"tools,omitempty"`
+	ToolChoice          any             `json:"tool_choice,omitempty"`
+	ResponseFormat      json.RawMessage `json:"response_format,omitempty"`
 	// ParallelToolCalls is sent only with tools: OpenAI refuses it alone.
 	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
 }
@@ -175,6 +177,9 @@ func newChatRequest(req *provider.ChatRequest, stream bool) *chatRequest {
 		FrequencyPenalty: req.FrequencyPenalty,
 		ToolChoice:       toolChoiceValue(req),
 		ResponseFormat:   req.ResponseFormat,
+	}
+	if req.MaxCompletionTokens {
+		cr.MaxTokens, cr.MaxCompletionTokens = 0, req.MaxTokens
 	}
 	if len(req.Tools) > 0 {
 		cr.ParallelToolCalls = req.ParallelToolCalls

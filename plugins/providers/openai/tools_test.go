@@ -134,3 +134,18 @@ func TestChatResponseFormat(t *testing.T) {
 		{"role":"user","content":"Hello!"}],
 		"response_format":{"type":"json_schema","json_schema":{"name":"greeting","schema":{"type":"object"},"strict":true}}}`)
 }
+
+// A bound the caller named max_completion_tokens goes out under that name:
+// OpenAI's reasoning models refuse max_tokens (openai-openapi.yaml,
+// CreateChatCompletionRequest.max_tokens: "not compatible with o-series").
+func TestChatMaxCompletionTokens(t *testing.T) {
+	fv := newFakeVendor(t, replyJSON(http.StatusOK, fixture(t, "chat_completion.json"), nil))
+	req := helloRequest()
+	req.MaxTokens, req.MaxCompletionTokens = 300, true
+	if _, err := newPlugin(t, fv).Chat(context.Background(), req); err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	checkRequest(t, fv.only(t), "/v1/chat/completions", "application/json", `{"model":"gpt-4o-mini","messages":[
+		{"role":"system","content":"You are a helpful assistant."},
+		{"role":"user","content":"Hello!"}],"max_completion_tokens":300}`)
+}

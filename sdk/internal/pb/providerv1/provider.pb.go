@@ -817,8 +817,11 @@ type ChatRequest struct {
 	// false asks for at most one tool call per answer; unset is the
 	// vendor's default (parallel calls allowed).
 	ParallelToolCalls *bool `protobuf:"varint,15,opt,name=parallel_tool_calls,json=parallelToolCalls,proto3,oneof" json:"parallel_tool_calls,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The caller named max_tokens "max_completion_tokens", which OpenAI's
+	// reasoning models require.
+	MaxCompletionTokens bool `protobuf:"varint,16,opt,name=max_completion_tokens,json=maxCompletionTokens,proto3" json:"max_completion_tokens,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ChatRequest) Reset() {
@@ -952,6 +955,13 @@ func (x *ChatRequest) GetResponseFormatJson() string {
 func (x *ChatRequest) GetParallelToolCalls() bool {
 	if x != nil && x.ParallelToolCalls != nil {
 		return *x.ParallelToolCalls
+	}
+	return false
+}
+
+func (x *ChatRequest) GetMaxCompletionTokens() bool {
+	if x != nil {
+		return x.MaxCompletionTokens
 	}
 	return false
 }
@@ -1869,7 +1879,7 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1c\n" +
-	"\targuments\x18\x04 \x01(\tR\targuments\"\xa9\x05\n" +
+	"\targuments\x18\x04 \x01(\tR\targuments\"\xdd\x05\n" +
 	"\vChatRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x128\n" +
 	"\bmessages\x18\x02 \x03(\v2\x1c.oneflow.provider.v1.MessageR\bmessages\x12%\n" +
@@ -1888,7 +1898,8 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"toolChoice\x12(\n" +
 	"\x10tool_choice_name\x18\r \x01(\tR\x0etoolChoiceName\x120\n" +
 	"\x14response_format_json\x18\x0e \x01(\tR\x12responseFormatJson\x123\n" +
-	"\x13parallel_tool_calls\x18\x0f \x01(\bH\x05R\x11parallelToolCalls\x88\x01\x01B\x0e\n" +
+	"\x13parallel_tool_calls\x18\x0f \x01(\bH\x05R\x11parallelToolCalls\x88\x01\x01\x122\n" +
+	"\x15max_completion_tokens\x18\x10 \x01(\bR\x13maxCompletionTokensB\x0e\n" +
 	"\f_temperatureB\b\n" +
 	"\x06_top_pB\a\n" +
 	"\x05_seedB\x13\n" +
