@@ -89,9 +89,10 @@ func (c *Counter) CountText(encoding, text string) int64 {
 }
 
 // CountMessages estimates the prompt tokens of a chat: each message's
-// role, text and name, plus OpenAI's chat overhead (see doc.go). Image
-// parts are not counted; vendors bill them separately and settlement uses
-// the vendor's own figures.
+// role, text, name and tool calls (function name and arguments), plus
+// OpenAI's chat overhead (see doc.go). Image parts are not counted;
+// vendors bill them separately and settlement uses the vendor's own
+// figures.
 func (c *Counter) CountMessages(encoding string, msgs []provider.Message) int64 {
 	enc := c.resolve(encoding) // once per request, not per string
 	n := int64(tokensReplyPrime)
@@ -101,6 +102,9 @@ func (c *Counter) CountMessages(encoding string, msgs []provider.Message) int64 
 		n += countWith(enc, m.Text())
 		if m.Name != "" {
 			n += countWith(enc, m.Name) + tokensPerName
+		}
+		for _, tc := range m.ToolCalls {
+			n += countWith(enc, tc.Name) + countWith(enc, tc.Arguments)
 		}
 	}
 	return n

@@ -75,6 +75,19 @@ func TestCountText(t *testing.T) {
 	}
 }
 
+// A tool call in the history is prompt text: its name and arguments count.
+func TestCountMessagesToolCalls(t *testing.T) {
+	c := NewCounter()
+	plain := []provider.Message{provider.TextMessage(provider.RoleUser, "Weather?")}
+	withCall := append(plain, provider.Message{Role: provider.RoleAssistant,
+		ToolCalls: []provider.ToolCall{{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`}}})
+	// The assistant turn adds 3 (framing) + ceil(9/4)=3 (role) +
+	// ceil(11/4)=3 (name) + ceil(15/4)=4 (arguments).
+	if got, want := c.CountMessages("", withCall)-c.CountMessages("", plain), int64(13); got != want {
+		t.Errorf("an assistant turn with one tool call adds %d tokens, want %d", got, want)
+	}
+}
+
 func TestCountMessagesApprox(t *testing.T) {
 	c := NewCounter()
 	msgs := []provider.Message{

@@ -138,6 +138,7 @@ func (k *call) failed(err error, attempts []gateway.Attempt) {
 		for _, pt := range k.plan.Targets {
 			if pt.Provider == last.Provider && pt.Model == last.Model {
 				t = pt
+				break
 			}
 		}
 	}

@@ -137,8 +137,11 @@ var replayHeaders = [...]string{"Content-Type", headerProvider, headerModel, hea
 // so a retry with the same key runs again instead of replaying half an answer.
 var errUnfinished = errors.New("response did not finish")
 
+// keyUnfinished is the context flag markUnfinished sets.
+const keyUnfinished = "response_unfinished"
+
 // markUnfinished tells idempotent not to store this request's response.
-func markUnfinished(c *gin.Context) { c.Set("response_unfinished", true) }
+func markUnfinished(c *gin.Context) { c.Set(keyUnfinished, true) }
 
 // idempotent makes a POST with an Idempotency-Key run at most once per
 // key and body: a repeat gets the stored response and is neither sent
@@ -175,7 +178,7 @@ func (s *server) idempotent(c *gin.Context) {
 			c.Writer = rec
 			c.Next()
 			c.Writer = rec.ResponseWriter
-			if c.GetBool("response_unfinished") {
+			if c.GetBool(keyUnfinished) {
 				return idempotency.Response{}, errUnfinished
 			}
 			h := make(map[string]string, len(replayHeaders))

@@ -47,12 +47,22 @@ func modelObjects(snap *gateway.Snapshot) []modelObject {
 		if _, off := snap.Unconfigured[e.Provider]; off {
 			continue
 		}
-		data = append(data, modelObject{ID: e.Model.ID, Object: "model", Created: e.Model.Effective.Unix(), OwnedBy: e.Provider, Modality: e.Model.Modality})
+		data = append(data, entryObject(e.Model.ID, e))
 	}
 	for _, a := range routingAliases {
-		data = append(data, modelObject{ID: a, Object: "model", OwnedBy: "oneflow", Modality: "text"})
+		data = append(data, aliasObject(a))
 	}
 	return data
+}
+
+// entryObject describes catalog entry e under the name id.
+func entryObject(id string, e *gateway.Entry) modelObject {
+	return modelObject{ID: id, Object: "model", Created: e.Model.Effective.Unix(), OwnedBy: e.Provider, Modality: e.Model.Modality}
+}
+
+// aliasObject describes a routing alias, which OneFlow owns.
+func aliasObject(a string) modelObject {
+	return modelObject{ID: a, Object: "model", OwnedBy: "oneflow", Modality: "text"}
 }
 
 func (s *server) models(c *gin.Context) {
@@ -69,7 +79,7 @@ func (s *server) model(c *gin.Context) {
 	snap, release := s.o.Backend.Acquire()
 	defer release()
 	if slices.Contains(routingAliases[:], id) {
-		c.JSON(http.StatusOK, modelObject{ID: id, Object: "model", OwnedBy: "oneflow", Modality: "text"})
+		c.JSON(http.StatusOK, aliasObject(id))
 		return
 	}
 	var unconfigured error
@@ -82,7 +92,7 @@ func (s *server) model(c *gin.Context) {
 			}
 			continue
 		}
-		c.JSON(http.StatusOK, modelObject{ID: id, Object: "model", Created: e.Model.Effective.Unix(), OwnedBy: e.Provider, Modality: e.Model.Modality})
+		c.JSON(http.StatusOK, entryObject(id, e))
 		return
 	}
 	if unconfigured != nil {
@@ -147,14 +157,10 @@ func (s *server) chatCompletions(c *gin.Context) {
 	tokens := s.o.Backend.Tokens()
 	in := tokens.Messages(req.Model, preq.Messages)
 	out := s.outputBound(preq.MaxTokens)
-	// Tool definitions and earlier calls are prompt text to the model.
-	for _, t := range preq.Tools {
-		in += tokens.Text(req.Model, t.Name+" "+t.Description+" "+string(t.Parameters))
-	}
-	for _, m := range preq.Messages {
-		for _, tc := range m.ToolCalls {
-			in += tokens.Text(req.Model, tc.Name+" "+tc.Arguments)
-		}
+	if len(preq.Tools) > 0 {
+		// Tool definitions are prompt text to the model (calls in the
+		// history are counted with their messages).
+		in += tokens.Text(req.Model, toolsText(preq.Tools))
 	}
 	f := gateway.Features{Modality: "text", InputTokens: in, OutputTokens: out, Streaming: req.Stream}
 	if req.Stream {
@@ -206,6 +212,20 @@ func (s *server) chatCompletions(c *gin.Context) {
 			TotalTokens: r.Usage.InputTokens + r.Usage.OutputTokens, Credits: s.formatCredits(charged),
 		},
 	})
+}
+
+// toolsText is what the tool definitions add to a prompt, for counting.
+func toolsText(tools []provider.Tool) string {
+	var b strings.Builder
+	for _, t := range tools {
+		b.WriteString(t.Name)
+		b.WriteByte(' ')
+		b.WriteString(t.Description)
+		b.WriteByte(' ')
+		b.Write(t.Parameters)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // usesTools reports whether req needs a plugin that carries tools: it

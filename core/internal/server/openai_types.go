@@ -31,25 +31,29 @@ type chatRequest struct {
 	PresencePenalty  *float64 `json:"presence_penalty,omitempty"`
 	FrequencyPenalty *float64 `json:"frequency_penalty,omitempty"`
 
-	Tools             []chatTool  `json:"tools,omitempty"`
-	ToolChoice        *toolChoice `json:"tool_choice,omitempty"`
-	ParallelToolCalls *bool       `json:"parallel_tool_calls,omitempty"`
+	Tools             []chatTool      `json:"tools,omitempty"`
+	ToolChoice        *toolChoice     `json:"tool_choice,omitempty"`
+	ParallelToolCalls *bool           `json:"parallel_tool_calls,omitempty"`
+	ResponseFormat    json.RawMessage `json:"response_format,omitempty"`
 
-	// Features OneFlow cannot carry yet. Dropping them would answer a
-	// different question than the one asked (JSON mode answered as
-	// prose), so a request using them is refused instead.
-	Functions      json.RawMessage `json:"functions,omitempty"`
-	FunctionCall   json.RawMessage `json:"function_call,omitempty"`
-	ResponseFormat json.RawMessage `json:"response_format,omitempty"`
-	Logprobs       *bool           `json:"logprobs,omitempty"`
-	TopLogprobs    json.RawMessage `json:"top_logprobs,omitempty"`
-	Modalities     []string        `json:"modalities,omitempty"`
-	Audio          json.RawMessage `json:"audio,omitempty"`
+	// Features OneFlow cannot carry. Dropping them would answer a
+	// different question than the one asked (log probabilities or audio
+	// left out), so a request using them is refused instead.
+	Functions    json.RawMessage `json:"functions,omitempty"`
+	FunctionCall json.RawMessage `json:"function_call,omitempty"`
+	Logprobs     *bool           `json:"logprobs,omitempty"`
+	TopLogprobs  json.RawMessage `json:"top_logprobs,omitempty"`
+	Modalities   []string        `json:"modalities,omitempty"`
+	Audio        json.RawMessage `json:"audio,omitempty"`
+
+	// format is ResponseFormat as the plugin gets it (nil for text), set
+	// by validate so the body is parsed once.
+	format json.RawMessage
 }
 
 // unsupported names the first feature in r that OneFlow cannot carry, with
-// why; "" when there is none. Values that ask for nothing (an empty tools
-// list, tool_choice "none", response_format text) pass.
+// why; "" when there is none. Values that ask for nothing (an empty
+// functions list, function_call "none", logprobs false) pass.
 func (r *chatRequest) unsupported() (param, why string) {
 	set := func(raw json.RawMessage) bool {
 		v := string(bytes.TrimSpace(raw))
@@ -303,7 +307,8 @@ func (r *chatRequest) validate() (string, error) {
 			return fmt.Sprintf("tools[%d].function.parameters", i), fmt.Errorf("tools[%d].function.parameters must be a JSON Schema object", i)
 		}
 	}
-	if _, err := r.responseFormat(); err != nil {
+	var err error
+	if r.format, err = r.responseFormat(); err != nil {
 		return "response_format", err
 	}
 	if tc := r.ToolChoice; tc != nil {
@@ -372,7 +377,6 @@ func (r *chatRequest) toProvider() *provider.ChatRequest {
 		tools = append(tools, provider.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: p,
 			Strict: t.Function.Strict != nil && *t.Function.Strict})
 	}
-	rf, _ := r.responseFormat() // validate has refused a bad one
 	var choice, choiceName string
 	if r.ToolChoice != nil {
 		choice, choiceName = r.ToolChoice.mode, r.ToolChoice.name
@@ -382,7 +386,7 @@ func (r *chatRequest) toProvider() *provider.ChatRequest {
 		MaxTokens: r.maxTokens(), MaxCompletionTokens: r.MaxCompletionTokens != nil, Stop: r.Stop, User: r.User,
 		Seed: r.Seed, PresencePenalty: r.PresencePenalty, FrequencyPenalty: r.FrequencyPenalty,
 		Tools: tools, ToolChoice: choice, ToolChoiceName: choiceName,
-		ResponseFormat: rf, ParallelToolCalls: r.ParallelToolCalls,
+		ResponseFormat: r.format, ParallelToolCalls: r.ParallelToolCalls,
 	}
 }
 
