@@ -74,7 +74,9 @@
 // (ChunkSize, default 16 records), each of which also adds its records to
 // the hourly and daily rollups, so rollups always agree with the raw rows
 // they summarize. Between transactions the writer sleeps several times as
-// long as the last one took, so that on a busy CPU requests are served
+// long as the last one took, and on SQLite it lets waiting connections in
+// between the rows of a transaction and checkpoints the write-ahead log
+// every few transactions itself, so that on a busy CPU requests are served
 // first (the reasons are in usage.go and BENCHMARKS.md). When the queue is
 // full Write blocks for at most EnqueueTimeout (5ms by default:
 // back-pressure without stalling requests) and then drops the record and

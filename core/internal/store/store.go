@@ -300,6 +300,23 @@ func (s *Store) writeLazy(ctx context.Context, fn func(tx *gorm.DB) error) error
 	})
 }
 
+// Checkpoint copies the pages in SQLite's write-ahead log back into the
+// database file so the log can start over (a PASSIVE checkpoint: it never
+// waits for readers, and copies what they no longer need). SQLite also
+// checkpoints by itself when a commit finds the log at 1000 pages, inside
+// that commit; the UsageWriter calls Checkpoint far more often than that,
+// as a small step of its own, so the work is spread out. It does nothing
+// on PostgreSQL.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	if s.dialect != DialectSQLite {
+		return nil
+	}
+	if err := s.wdb.WithContext(ctx).Exec("PRAGMA wal_checkpoint(PASSIVE)").Error; err != nil {
+		return dbErr("checkpoint the write-ahead log", err)
+	}
+	return nil
+}
+
 // read returns a session on the read pool.
 func (s *Store) read(ctx context.Context) *gorm.DB {
 	return s.rdb.WithContext(ctx)
