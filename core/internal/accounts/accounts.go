@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -121,9 +122,10 @@ type Service struct {
 	charges *charger
 	limits  limits
 	// leases hold slices of limited projects' balances (see lease.go).
-	leases    leases
-	slicesWG  sync.WaitGroup
-	useLeases bool
+	leases        leases
+	slicesWG      sync.WaitGroup
+	leasesClosing atomic.Bool // set by closeAllSlices: no more background opens
+	useLeases     bool
 
 	// seen collects the ids of keys used since the last flush, so
 	// last_used_at is written once a minute, not per request.

@@ -18,10 +18,12 @@ import (
 // replicas together never exceed it, and a slice left by a replica that
 // died expires and is reaped — while a call costs the request path no
 // write. A slice is closed (settled with what its calls used) after
-// sliceLife, once its last call has settled; the next call opens a new one.
+// sliceLife, once its last call has settled. The next slice is opened in
+// the background while the current one runs low, so calls rarely wait for
+// the store's durable write.
 //
 // What this trades: the visible balance lags by up to about sliceLife, a
-// replica may hold up to sliceCalls calls' worth of credits another replica
+// replica may hold up to two slices (2 × sliceCalls calls' worth) another replica
 // cannot use meanwhile (so near exhaustion one replica may refuse a call
 // the other could have taken — never the reverse), and a replica that dies
 // without closing its slices charges nothing for their calls once the
@@ -37,6 +39,7 @@ const (
 // by the owning projectLease's mutex.
 type slice struct {
 	ledgerID    string
+	size        int64 // what the store holds for it
 	avail       int64 // not yet promised to a call
 	consumed    int64 // charged by settled calls
 	outstanding int   // calls reserved and not yet settled
@@ -48,6 +51,13 @@ type slice struct {
 type projectLease struct {
 	mu      sync.Mutex
 	current *slice
+	// next is opened in the background while current runs low, so that
+	// the call which exhausts current does not wait for the store: a
+	// slice opens with a durable ledger write (an fsync on SQLite), and
+	// every call of the project waits on mu meanwhile. It takes calls
+	// only once it becomes current.
+	next     *slice
+	fetching bool // a background open is under way
 	// closing slices wait for their last call before they are settled.
 	closing map[*slice]struct{}
 }
@@ -80,6 +90,21 @@ func (s *Service) reserveLeased(ctx context.Context, project, requestID string, 
 		s.retire(pl, cur)
 		cur = nil
 	}
+	if cur == nil && pl.next != nil {
+		nx := pl.next
+		pl.next = nil
+		if nx.avail >= maxMicroCredits {
+			nx.opened = now
+			pl.current, cur = nx, nx
+		} else if err := s.st.Release(ctx, nx.ledgerID); err != nil && !errors.Is(err, store.ErrHoldNotFound) {
+			// Too small for this call (the balance was nearly spent when it
+			// opened, or this call is far larger): give it back before
+			// opening one that fits, or its credits would refuse the call.
+			// A failed release is left to the reaper.
+			s.log.Error("releasing a prefetched credit slice failed; the reaper will return it",
+				"ledger_id", nx.ledgerID, "err", err)
+		}
+	}
 	if cur == nil {
 		sl, err := s.openSlice(ctx, project, maxMicroCredits, now)
 		if err != nil {
@@ -89,7 +114,41 @@ func (s *Service) reserveLeased(ctx context.Context, project, requestID string, 
 	}
 	cur.avail -= maxMicroCredits
 	cur.outstanding++
+	s.prefetch(pl, project, cur, maxMicroCredits, now)
 	return &leaseHold{s: s, pl: pl, sl: cur, project: project, requestID: requestID, amount: maxMicroCredits, start: now}, nil
+}
+
+// prefetch opens pl's next slice in the background once cur is three
+// quarters spent or three quarters through its life. The caller holds
+// pl.mu.
+func (s *Service) prefetch(pl *projectLease, project string, cur *slice, maxMicroCredits int64, now time.Time) {
+	if pl.next != nil || pl.fetching || s.leasesClosing.Load() {
+		return
+	}
+	if cur.avail >= cur.size/4 && now.Sub(cur.opened) < sliceLife*3/4 {
+		return
+	}
+	pl.fetching = true
+	s.slicesWG.Add(1)
+	go func() {
+		defer s.slicesWG.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// A failure is not an error here: the call that needs a slice
+		// opens one itself and reports why it could not.
+		sl, err := s.openSlice(ctx, project, maxMicroCredits, s.clock())
+		pl.mu.Lock()
+		defer pl.mu.Unlock()
+		pl.fetching = false
+		if err != nil {
+			return
+		}
+		if pl.next != nil || s.leasesClosing.Load() {
+			s.closeSlice(sl)
+			return
+		}
+		pl.next = sl
+	}()
 }
 
 // openSlice holds sliceCalls calls' worth in the store, or, when the
@@ -112,7 +171,7 @@ func (s *Service) openSlice(ctx context.Context, project string, maxMicroCredits
 	}
 	switch {
 	case err == nil:
-		return &slice{ledgerID: id, avail: size, opened: now}, nil
+		return &slice{ledgerID: id, size: size, avail: size, opened: now}, nil
 	case errors.Is(err, store.ErrInsufficientCredits):
 		return nil, classify(server.ErrInsufficientCredits, err)
 	default:
@@ -175,6 +234,11 @@ func (s *Service) rotateSlices(context.Context) {
 		if cur := pl.current; cur != nil && now.Sub(cur.opened) >= sliceLife {
 			s.retire(pl, cur)
 		}
+		if nx := pl.next; nx != nil && now.Sub(nx.opened) >= sliceLife {
+			// Traffic stopped before it was needed.
+			pl.next = nil
+			s.retire(pl, nx)
+		}
 		pl.mu.Unlock()
 	}
 }
@@ -182,11 +246,17 @@ func (s *Service) rotateSlices(context.Context) {
 // closeAllSlices retires every slice at shutdown and waits for their
 // settlements; calls still running keep theirs open until they settle.
 func (s *Service) closeAllSlices(ctx context.Context) error {
+	// A background open that finishes after this closes its own slice.
+	s.leasesClosing.Store(true)
 	s.leases.mu.Lock()
 	for _, pl := range s.leases.m {
 		pl.mu.Lock()
 		if pl.current != nil {
 			s.retire(pl, pl.current)
+		}
+		if pl.next != nil {
+			s.retire(pl, pl.next)
+			pl.next = nil
 		}
 		pl.mu.Unlock()
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/oneflow-ai/oneflow/core/internal/server"
 )
@@ -126,6 +127,89 @@ func TestLeaseSliceRefundsUnused(t *testing.T) {
 		}
 		if got, _ := s.GetProject(ctx, p.ID); got.BalanceMicroCredits != 1_000_000-300 {
 			t.Fatalf("balance after the slice closed %d, want %d", got.BalanceMicroCredits, 1_000_000-300)
+		}
+		if err := s.st.VerifyLedger(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestLeasePrefetchesNextSlice: once a slice is three quarters spent the
+// next one is opened in the background, and the call that exhausts the
+// first takes the prefetched slice instead of waiting on the store. Unused,
+// it is given back when the service closes.
+func TestLeasePrefetchesNextSlice(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e env) {
+		s, _ := newService(t, e, e.open(t), func(c *Config) { c.CreditLeases = true })
+		ctx := ctxT(t)
+		const balance, perCall, used = int64(1_000_000), int64(1_000), int64(600)
+		p := mustProject(t, s, "prefetch", balance)
+		k := mustKey(t, s, server.KeyRequest{ProjectID: p.ID, Role: "member"})
+		pr, err := s.Authenticate(ctx, k.Plaintext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var holds []server.AccountHold
+		reserve := func(i int) *leaseHold {
+			t.Helper()
+			h, err := s.Reserve(ctx, pr, fmt.Sprintf("call-%02d", i), perCall)
+			if err != nil {
+				t.Fatal(err)
+			}
+			holds = append(holds, h)
+			return h.(*leaseHold)
+		}
+		balanceNow := func() int64 {
+			t.Helper()
+			got, err := s.GetProject(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got.BalanceMicroCredits
+		}
+		first := reserve(0).sl.ledgerID
+		for i := 1; i < sliceCalls*3/4; i++ {
+			reserve(i)
+		}
+		if got := balanceNow(); got != balance-sliceCalls*perCall {
+			t.Fatalf("balance %d before the slice ran low, want one slice held", got)
+		}
+		reserve(sliceCalls * 3 / 4) // leaves less than a quarter: prefetch
+		deadline := time.Now().Add(10 * time.Second)
+		for balanceNow() != balance-2*sliceCalls*perCall {
+			if time.Now().After(deadline) {
+				t.Fatalf("no second slice was opened ahead of need (balance %d)", balanceNow())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		pl := s.leases.get(p.ID)
+		pl.mu.Lock()
+		next := pl.next
+		pl.mu.Unlock()
+		if next == nil {
+			t.Fatal("the prefetched slice is not waiting as next")
+		}
+		for i := sliceCalls*3/4 + 1; i < sliceCalls; i++ {
+			if id := reserve(i).sl.ledgerID; id != first {
+				t.Fatalf("call %d used slice %s before the first (%s) was spent", i, id, first)
+			}
+		}
+		if id := reserve(sliceCalls).sl.ledgerID; id != next.ledgerID {
+			t.Fatalf("the call that exhausted the first slice got %s, want the prefetched %s", id, next.ledgerID)
+		}
+		if got := balanceNow(); got != balance-2*sliceCalls*perCall {
+			t.Fatalf("balance %d: a third slice was opened", got)
+		}
+		for _, h := range holds {
+			if _, err := h.Settle(ctx, used, server.UsageRecord{Provider: "openai", Model: "m"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := balanceNow(), balance-int64(len(holds))*used; got != want {
+			t.Fatalf("balance %d after close, want %d: every slice settled or given back", got, want)
 		}
 		if err := s.st.VerifyLedger(ctx); err != nil {
 			t.Fatal(err)
