@@ -508,7 +508,8 @@ func (w *UsageWriter) commit(ctx context.Context, recs []UsageRecord, paced bool
 			last = err
 		}
 		more := start+len(chunk) < len(recs)
-		if w.sinceCheckpoint++; w.opts.CheckpointEvery > 0 && w.sinceCheckpoint >= w.opts.CheckpointEvery {
+		w.sinceCheckpoint++
+		if w.opts.CheckpointEvery > 0 && w.sinceCheckpoint >= w.opts.CheckpointEvery {
 			if paced {
 				w.pause(time.Since(began))
 			}

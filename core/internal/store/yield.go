@@ -20,10 +20,10 @@ import (
 // ready before it (and every goroutine already queued) is served first,
 // and on an idle process it returns within microseconds.
 type netYield struct {
-	r, w  *os.File
-	poke  chan struct{}
-	buf   [64]byte
-	close sync.Once
+	r, w      *os.File
+	poke      chan struct{}
+	buf       [64]byte
+	closeOnce sync.Once
 }
 
 func newNetYield() (*netYield, error) {
@@ -69,7 +69,7 @@ func (y *netYield) yieldFunc() func() {
 
 // Close stops the helper. Yield must not be called after it.
 func (y *netYield) Close() {
-	y.close.Do(func() {
+	y.closeOnce.Do(func() {
 		close(y.poke)
 		_ = y.w.Close()
 		_ = y.r.Close()
