@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -169,6 +171,12 @@ func TestErrorsInOpenAIShape(t *testing.T) {
 		{"json_schema without its schema", with("response_format", map[string]any{"type": "json_schema"}), 400, "invalid_request", "response_format"},
 		{"logprobs", with("logprobs", true), 400, "unsupported_parameter", "logprobs"},
 		{"audio out", with("modalities", []string{"text", "audio"}), 400, "unsupported_parameter", "modalities"},
+		{"unknown reasoning_effort", with("reasoning_effort", "extreme"), 400, "invalid_request", "reasoning_effort"},
+		{"unknown verbosity", with("verbosity", "loud"), 400, "invalid_request", "verbosity"},
+		{"logit_bias out of range", with("logit_bias", map[string]int{"50256": 101}), 400, "invalid_request", "logit_bias"},
+		{"logit_bias on a word", with("logit_bias", map[string]int{"hello": 1}), 400, "invalid_request", "logit_bias"},
+		{"metadata too long", with("metadata", map[string]string{"k": strings.Repeat("v", 513)}), 400, "invalid_request", "metadata"},
+		{"metadata of numbers", with("metadata", map[string]int{"k": 1}), 400, "invalid_request", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,5 +295,52 @@ provider "echo" {
 				t.Fatalf("no tool call in %s", b)
 			}
 		})
+	}
+}
+
+// TestOpenAIOptionsReachTheVendor: OpenAI's per-request options a client
+// sets travel through the core and the provider plugin to the vendor under
+// their own names; a request without them sends none.
+func TestOpenAIOptionsReachTheVendor(t *testing.T) {
+	fu, url := newUpstream(t, fakeupstream.Faults{})
+	fu.SetRecording(true)
+	c := startCore(t, configFor([]string{url}, ""))
+	c.waitReady()
+	options := map[string]any{
+		"reasoning_effort":  "minimal",
+		"verbosity":         "low",
+		"logit_bias":        map[string]any{"50256": -100.0},
+		"metadata":          map[string]any{"team": "search"},
+		"store":             false,
+		"safety_identifier": "user-hash-1",
+		"prompt_cache_key":  "faq-v1",
+	}
+	body := chatBody("gpt-4o-mini")
+	maps.Copy(body, options)
+	for _, b := range []map[string]any{body, chatBody("gpt-4o-mini")} {
+		if resp, rb := c.do("POST", "/v1/chat/completions", b); resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, rb)
+		}
+	}
+	seen := fu.Seen()
+	if len(seen) != 2 {
+		t.Fatalf("the vendor saw %d requests, want 2", len(seen))
+	}
+	for i, want := range []map[string]any{options, {}} {
+		var got map[string]any
+		if err := json.Unmarshal(seen[i].Body, &got); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		for k := range options {
+			if _, sent := want[k]; !sent {
+				if v, ok := got[k]; ok {
+					t.Errorf("request %d: %s = %v reached the vendor, but the client did not set it", i, k, v)
+				}
+				continue
+			}
+			if !reflect.DeepEqual(got[k], want[k]) {
+				t.Errorf("request %d: the vendor got %s = %#v, want %#v", i, k, got[k], want[k])
+			}
+		}
 	}
 }

@@ -99,6 +99,13 @@ func toPBChatRequest(r *ChatRequest) *pb.ChatRequest {
 		ResponseFormatJson:  string(r.ResponseFormat),
 		ParallelToolCalls:   r.ParallelToolCalls,
 		MaxCompletionTokens: r.MaxCompletionTokens,
+		ReasoningEffort:     r.ReasoningEffort,
+		Verbosity:           r.Verbosity,
+		LogitBias:           r.LogitBias,
+		Metadata:            r.Metadata,
+		Store:               r.Store,
+		SafetyIdentifier:    r.SafetyIdentifier,
+		PromptCacheKey:      r.PromptCacheKey,
 	}
 }
 
@@ -120,6 +127,13 @@ func fromPBChatRequest(r *pb.ChatRequest) *ChatRequest {
 		ResponseFormat:      rawJSON(r.GetResponseFormatJson()),
 		ParallelToolCalls:   r.ParallelToolCalls,
 		MaxCompletionTokens: r.GetMaxCompletionTokens(),
+		ReasoningEffort:     r.GetReasoningEffort(),
+		Verbosity:           r.GetVerbosity(),
+		LogitBias:           r.GetLogitBias(),
+		Metadata:            r.GetMetadata(),
+		Store:               r.Store,
+		SafetyIdentifier:    r.GetSafetyIdentifier(),
+		PromptCacheKey:      r.GetPromptCacheKey(),
 	}
 }
 

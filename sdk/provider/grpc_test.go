@@ -529,6 +529,13 @@ func fullChatRequest() *provider.ChatRequest {
 		ToolChoice:          provider.ToolChoiceFunction,
 		ToolChoiceName:      "lookup",
 		ResponseFormat:      []byte(`{"type":"json_object"}`),
+		ReasoningEffort:     "low",
+		Verbosity:           "high",
+		LogitBias:           map[string]int64{"50256": -100},
+		Metadata:            map[string]string{"team": "search"},
+		Store:               ptr(true),
+		SafetyIdentifier:    "user-42-hash",
+		PromptCacheKey:      "faq-v1",
 	}
 }
 

@@ -248,6 +248,16 @@ type ChatRequest struct {
 	// ({"type":"json_object"} or {"type":"json_schema","json_schema":...});
 	// empty means text. Only plugins that declare CapResponseFormat get it.
 	ResponseFormat json.RawMessage
+	// OpenAI's per-request options, passed on verbatim by OpenAI-style
+	// adapters; zero values mean the vendor's default. Adapters for
+	// vendors without them (Anthropic) leave them out.
+	ReasoningEffort  string            // "none", "minimal", "low", "medium", "high", ...
+	Verbosity        string            // "low", "medium" or "high"
+	LogitBias        map[string]int64  // token id (decimal) to a bias in [-100, 100]
+	Metadata         map[string]string // at most 16 pairs stored with the completion
+	Store            *bool             // whether the vendor keeps the completion
+	SafetyIdentifier string            // a stable end-user id for abuse detection
+	PromptCacheKey   string            // groups requests for the vendor's prompt cache
 }
 
 // FinishReason says why generation stopped.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 )
@@ -35,6 +37,15 @@ type chatRequest struct {
 	ToolChoice        *toolChoice     `json:"tool_choice,omitempty"`
 	ParallelToolCalls *bool           `json:"parallel_tool_calls,omitempty"`
 	ResponseFormat    json.RawMessage `json:"response_format,omitempty"`
+
+	// Options OpenAI-style vendors take as they are (see openaiOptions).
+	ReasoningEffort  string            `json:"reasoning_effort,omitempty"`
+	Verbosity        string            `json:"verbosity,omitempty"`
+	LogitBias        map[string]int64  `json:"logit_bias,omitempty"`
+	Metadata         map[string]string `json:"metadata,omitempty"`
+	Store            *bool             `json:"store,omitempty"`
+	SafetyIdentifier string            `json:"safety_identifier,omitempty"`
+	PromptCacheKey   string            `json:"prompt_cache_key,omitempty"`
 
 	// Features OneFlow cannot carry. Dropping them would answer a
 	// different question than the one asked (log probabilities or audio
@@ -343,6 +354,52 @@ func (r *chatRequest) validate() (string, error) {
 	if r.FrequencyPenalty != nil && (*r.FrequencyPenalty < -2 || *r.FrequencyPenalty > 2) {
 		return "frequency_penalty", errors.New("frequency_penalty must be between -2 and 2")
 	}
+	return r.validateOptions()
+}
+
+// Values and bounds from openai-openapi.yaml (ReasoningEffort, Verbosity,
+// Metadata, CreateChatCompletionRequest.logit_bias, safety_identifier).
+var (
+	reasoningEfforts = []string{"none", "minimal", "low", "medium", "high", "xhigh", "max"}
+	verbosities      = []string{"low", "medium", "high"}
+)
+
+const (
+	maxMetadataPairs       = 16
+	maxMetadataKey         = 64
+	maxMetadataValue       = 512
+	maxSafetyIdentifierLen = 64
+)
+
+// validateOptions checks the options passed to OpenAI-style vendors as
+// they are, so a mistake is a 400 naming the field here rather than a
+// vendor error after credits were held.
+func (r *chatRequest) validateOptions() (string, error) {
+	if r.ReasoningEffort != "" && !slices.Contains(reasoningEfforts, r.ReasoningEffort) {
+		return "reasoning_effort", fmt.Errorf("reasoning_effort %q is not one of %s", r.ReasoningEffort, strings.Join(reasoningEfforts, ", "))
+	}
+	if r.Verbosity != "" && !slices.Contains(verbosities, r.Verbosity) {
+		return "verbosity", fmt.Errorf("verbosity %q is not one of %s", r.Verbosity, strings.Join(verbosities, ", "))
+	}
+	for tok, bias := range r.LogitBias {
+		if _, err := strconv.ParseUint(tok, 10, 32); err != nil {
+			return "logit_bias", fmt.Errorf("logit_bias key %q is not a token id", tok)
+		}
+		if bias < -100 || bias > 100 {
+			return "logit_bias", fmt.Errorf("logit_bias for token %s must be between -100 and 100", tok)
+		}
+	}
+	if len(r.Metadata) > maxMetadataPairs {
+		return "metadata", fmt.Errorf("metadata holds at most %d pairs", maxMetadataPairs)
+	}
+	for k, v := range r.Metadata {
+		if len(k) > maxMetadataKey || len(v) > maxMetadataValue {
+			return "metadata", fmt.Errorf("metadata keys are at most %d characters and values at most %d", maxMetadataKey, maxMetadataValue)
+		}
+	}
+	if len(r.SafetyIdentifier) > maxSafetyIdentifierLen {
+		return "safety_identifier", fmt.Errorf("safety_identifier is at most %d characters", maxSafetyIdentifierLen)
+	}
 	return "", nil
 }
 
@@ -387,6 +444,8 @@ func (r *chatRequest) toProvider() *provider.ChatRequest {
 		Seed: r.Seed, PresencePenalty: r.PresencePenalty, FrequencyPenalty: r.FrequencyPenalty,
 		Tools: tools, ToolChoice: choice, ToolChoiceName: choiceName,
 		ResponseFormat: r.format, ParallelToolCalls: r.ParallelToolCalls,
+		ReasoningEffort: r.ReasoningEffort, Verbosity: r.Verbosity, LogitBias: r.LogitBias, Metadata: r.Metadata,
+		Store: r.Store, SafetyIdentifier: r.SafetyIdentifier, PromptCacheKey: r.PromptCacheKey,
 	}
 }
 

@@ -33,7 +33,14 @@ type chatRequest struct {
 	ToolChoice          any             `json:"tool_choice,omitempty"`
 	ResponseFormat      json.RawMessage `json:"response_format,omitempty"`
 	// ParallelToolCalls is sent only with tools: OpenAI refuses it alone.
-	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
+	ParallelToolCalls *bool             `json:"parallel_tool_calls,omitempty"`
+	ReasoningEffort   string            `json:"reasoning_effort,omitempty"`
+	Verbosity         string            `json:"verbosity,omitempty"`
+	LogitBias         map[string]int64  `json:"logit_bias,omitempty"`
+	Metadata          map[string]string `json:"metadata,omitempty"`
+	Store             *bool             `json:"store,omitempty"`
+	SafetyIdentifier  string            `json:"safety_identifier,omitempty"`
+	PromptCacheKey    string            `json:"prompt_cache_key,omitempty"`
 }
 
 type streamOptions struct {
@@ -177,6 +184,13 @@ func newChatRequest(req *provider.ChatRequest, stream bool) *chatRequest {
 		FrequencyPenalty: req.FrequencyPenalty,
 		ToolChoice:       toolChoiceValue(req),
 		ResponseFormat:   req.ResponseFormat,
+		ReasoningEffort:  req.ReasoningEffort,
+		Verbosity:        req.Verbosity,
+		LogitBias:        req.LogitBias,
+		Metadata:         req.Metadata,
+		Store:            req.Store,
+		SafetyIdentifier: req.SafetyIdentifier,
+		PromptCacheKey:   req.PromptCacheKey,
 	}
 	if req.MaxCompletionTokens {
 		cr.MaxTokens, cr.MaxCompletionTokens = 0, req.MaxTokens

@@ -149,3 +149,26 @@ func TestChatMaxCompletionTokens(t *testing.T) {
 		{"role":"system","content":"You are a helpful assistant."},
 		{"role":"user","content":"Hello!"}],"max_completion_tokens":300}`)
 }
+
+// OpenAI's per-request options reach the vendor under their own names
+// (openai-openapi.yaml, CreateChatCompletionRequest: reasoning_effort,
+// verbosity, logit_bias, store; ModelResponseProperties: metadata,
+// safety_identifier, prompt_cache_key), and stay out of the body when unset,
+// which TestChatMaxCompletionTokens's exact body checks.
+func TestChatPassesOpenAIOptions(t *testing.T) {
+	fv := newFakeVendor(t, replyJSON(http.StatusOK, fixture(t, "chat_completion.json"), nil))
+	req := helloRequest()
+	req.ReasoningEffort, req.Verbosity = "low", "high"
+	req.LogitBias = map[string]int64{"50256": -100, "1734": 5}
+	req.Metadata = map[string]string{"team": "search"}
+	req.Store = ptr(false)
+	req.SafetyIdentifier, req.PromptCacheKey = "user-hash-1", "faq-v1"
+	if _, err := newPlugin(t, fv).Chat(context.Background(), req); err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	checkRequest(t, fv.only(t), "/v1/chat/completions", "application/json", `{"model":"gpt-4o-mini","messages":[
+		{"role":"system","content":"You are a helpful assistant."},
+		{"role":"user","content":"Hello!"}],
+		"reasoning_effort":"low","verbosity":"high","logit_bias":{"50256":-100,"1734":5},
+		"metadata":{"team":"search"},"store":false,"safety_identifier":"user-hash-1","prompt_cache_key":"faq-v1"}`)
+}

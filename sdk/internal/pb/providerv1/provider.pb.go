@@ -820,8 +820,22 @@ type ChatRequest struct {
 	// The caller named max_tokens "max_completion_tokens", which OpenAI's
 	// reasoning models require.
 	MaxCompletionTokens bool `protobuf:"varint,16,opt,name=max_completion_tokens,json=maxCompletionTokens,proto3" json:"max_completion_tokens,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// OpenAI's per-request options, verbatim; "" or empty is the vendor's
+	// default. Vendors without them (Anthropic) leave them out.
+	// reasoning_effort: "none", "minimal", "low", "medium", "high", ...
+	ReasoningEffort string `protobuf:"bytes,17,opt,name=reasoning_effort,json=reasoningEffort,proto3" json:"reasoning_effort,omitempty"`
+	// verbosity: "low", "medium" or "high".
+	Verbosity string `protobuf:"bytes,18,opt,name=verbosity,proto3" json:"verbosity,omitempty"`
+	// logit_bias: token id (as a decimal string) to a bias in [-100, 100].
+	LogitBias map[string]int64 `protobuf:"bytes,19,rep,name=logit_bias,json=logitBias,proto3" json:"logit_bias,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// metadata: at most 16 pairs the vendor stores with the completion.
+	Metadata map[string]string `protobuf:"bytes,20,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// store: whether the vendor keeps the completion; unset is its default.
+	Store            *bool  `protobuf:"varint,21,opt,name=store,proto3,oneof" json:"store,omitempty"`
+	SafetyIdentifier string `protobuf:"bytes,22,opt,name=safety_identifier,json=safetyIdentifier,proto3" json:"safety_identifier,omitempty"`
+	PromptCacheKey   string `protobuf:"bytes,23,opt,name=prompt_cache_key,json=promptCacheKey,proto3" json:"prompt_cache_key,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ChatRequest) Reset() {
@@ -964,6 +978,55 @@ func (x *ChatRequest) GetMaxCompletionTokens() bool {
 		return x.MaxCompletionTokens
 	}
 	return false
+}
+
+func (x *ChatRequest) GetReasoningEffort() string {
+	if x != nil {
+		return x.ReasoningEffort
+	}
+	return ""
+}
+
+func (x *ChatRequest) GetVerbosity() string {
+	if x != nil {
+		return x.Verbosity
+	}
+	return ""
+}
+
+func (x *ChatRequest) GetLogitBias() map[string]int64 {
+	if x != nil {
+		return x.LogitBias
+	}
+	return nil
+}
+
+func (x *ChatRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ChatRequest) GetStore() bool {
+	if x != nil && x.Store != nil {
+		return *x.Store
+	}
+	return false
+}
+
+func (x *ChatRequest) GetSafetyIdentifier() string {
+	if x != nil {
+		return x.SafetyIdentifier
+	}
+	return ""
+}
+
+func (x *ChatRequest) GetPromptCacheKey() string {
+	if x != nil {
+		return x.PromptCacheKey
+	}
+	return ""
 }
 
 type Usage struct {
@@ -1879,7 +1942,7 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1c\n" +
-	"\targuments\x18\x04 \x01(\tR\targuments\"\xdd\x05\n" +
+	"\targuments\x18\x04 \x01(\tR\targuments\"\xb9\t\n" +
 	"\vChatRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x128\n" +
 	"\bmessages\x18\x02 \x03(\v2\x1c.oneflow.provider.v1.MessageR\bmessages\x12%\n" +
@@ -1899,13 +1962,28 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\x10tool_choice_name\x18\r \x01(\tR\x0etoolChoiceName\x120\n" +
 	"\x14response_format_json\x18\x0e \x01(\tR\x12responseFormatJson\x123\n" +
 	"\x13parallel_tool_calls\x18\x0f \x01(\bH\x05R\x11parallelToolCalls\x88\x01\x01\x122\n" +
-	"\x15max_completion_tokens\x18\x10 \x01(\bR\x13maxCompletionTokensB\x0e\n" +
+	"\x15max_completion_tokens\x18\x10 \x01(\bR\x13maxCompletionTokens\x12)\n" +
+	"\x10reasoning_effort\x18\x11 \x01(\tR\x0freasoningEffort\x12\x1c\n" +
+	"\tverbosity\x18\x12 \x01(\tR\tverbosity\x12N\n" +
+	"\n" +
+	"logit_bias\x18\x13 \x03(\v2/.oneflow.provider.v1.ChatRequest.LogitBiasEntryR\tlogitBias\x12J\n" +
+	"\bmetadata\x18\x14 \x03(\v2..oneflow.provider.v1.ChatRequest.MetadataEntryR\bmetadata\x12\x19\n" +
+	"\x05store\x18\x15 \x01(\bH\x06R\x05store\x88\x01\x01\x12+\n" +
+	"\x11safety_identifier\x18\x16 \x01(\tR\x10safetyIdentifier\x12(\n" +
+	"\x10prompt_cache_key\x18\x17 \x01(\tR\x0epromptCacheKey\x1a<\n" +
+	"\x0eLogitBiasEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x0e\n" +
 	"\f_temperatureB\b\n" +
 	"\x06_top_pB\a\n" +
 	"\x05_seedB\x13\n" +
 	"\x11_presence_penaltyB\x14\n" +
 	"\x12_frequency_penaltyB\x16\n" +
-	"\x14_parallel_tool_calls\"\xa5\x01\n" +
+	"\x14_parallel_tool_callsB\b\n" +
+	"\x06_store\"\xa5\x01\n" +
 	"\x05Usage\x12!\n" +
 	"\finput_tokens\x18\x01 \x01(\x03R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x02 \x01(\x03R\foutputTokens\x12\x1e\n" +
@@ -2013,7 +2091,7 @@ func file_oneflow_provider_v1_provider_proto_rawDescGZIP() []byte {
 }
 
 var file_oneflow_provider_v1_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_oneflow_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_oneflow_provider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_oneflow_provider_v1_provider_proto_goTypes = []any{
 	(ErrorKind)(0),              // 0: oneflow.provider.v1.ErrorKind
 	(*ErrorDetail)(nil),         // 1: oneflow.provider.v1.ErrorDetail
@@ -2041,6 +2119,8 @@ var file_oneflow_provider_v1_provider_proto_goTypes = []any{
 	(*SpeechResponse)(nil),      // 23: oneflow.provider.v1.SpeechResponse
 	(*CountTokensResponse)(nil), // 24: oneflow.provider.v1.CountTokensResponse
 	nil,                         // 25: oneflow.provider.v1.ConfigureRequest.OptionsEntry
+	nil,                         // 26: oneflow.provider.v1.ChatRequest.LogitBiasEntry
+	nil,                         // 27: oneflow.provider.v1.ChatRequest.MetadataEntry
 }
 var file_oneflow_provider_v1_provider_proto_depIdxs = []int32{
 	0,  // 0: oneflow.provider.v1.ErrorDetail.kind:type_name -> oneflow.provider.v1.ErrorKind
@@ -2051,36 +2131,38 @@ var file_oneflow_provider_v1_provider_proto_depIdxs = []int32{
 	10, // 5: oneflow.provider.v1.Message.tool_calls:type_name -> oneflow.provider.v1.ToolCall
 	8,  // 6: oneflow.provider.v1.ChatRequest.messages:type_name -> oneflow.provider.v1.Message
 	9,  // 7: oneflow.provider.v1.ChatRequest.tools:type_name -> oneflow.provider.v1.Tool
-	13, // 8: oneflow.provider.v1.ChatResponse.usage:type_name -> oneflow.provider.v1.Usage
-	10, // 9: oneflow.provider.v1.ChatResponse.tool_calls:type_name -> oneflow.provider.v1.ToolCall
-	13, // 10: oneflow.provider.v1.ChatChunk.usage:type_name -> oneflow.provider.v1.Usage
-	11, // 11: oneflow.provider.v1.ChatChunk.tool_calls:type_name -> oneflow.provider.v1.ToolCallDelta
-	17, // 12: oneflow.provider.v1.EmbedResponse.vectors:type_name -> oneflow.provider.v1.Vector
-	13, // 13: oneflow.provider.v1.EmbedResponse.usage:type_name -> oneflow.provider.v1.Usage
-	20, // 14: oneflow.provider.v1.ImageResponse.images:type_name -> oneflow.provider.v1.Image
-	13, // 15: oneflow.provider.v1.ImageResponse.usage:type_name -> oneflow.provider.v1.Usage
-	13, // 16: oneflow.provider.v1.SpeechResponse.usage:type_name -> oneflow.provider.v1.Usage
-	2,  // 17: oneflow.provider.v1.Provider.Describe:input_type -> oneflow.provider.v1.DescribeRequest
-	5,  // 18: oneflow.provider.v1.Provider.Configure:input_type -> oneflow.provider.v1.ConfigureRequest
-	12, // 19: oneflow.provider.v1.Provider.Chat:input_type -> oneflow.provider.v1.ChatRequest
-	12, // 20: oneflow.provider.v1.Provider.ChatStream:input_type -> oneflow.provider.v1.ChatRequest
-	16, // 21: oneflow.provider.v1.Provider.Embed:input_type -> oneflow.provider.v1.EmbedRequest
-	19, // 22: oneflow.provider.v1.Provider.GenerateImage:input_type -> oneflow.provider.v1.ImageRequest
-	22, // 23: oneflow.provider.v1.Provider.Speech:input_type -> oneflow.provider.v1.SpeechRequest
-	12, // 24: oneflow.provider.v1.Provider.CountTokens:input_type -> oneflow.provider.v1.ChatRequest
-	3,  // 25: oneflow.provider.v1.Provider.Describe:output_type -> oneflow.provider.v1.DescribeResponse
-	6,  // 26: oneflow.provider.v1.Provider.Configure:output_type -> oneflow.provider.v1.ConfigureResponse
-	14, // 27: oneflow.provider.v1.Provider.Chat:output_type -> oneflow.provider.v1.ChatResponse
-	15, // 28: oneflow.provider.v1.Provider.ChatStream:output_type -> oneflow.provider.v1.ChatChunk
-	18, // 29: oneflow.provider.v1.Provider.Embed:output_type -> oneflow.provider.v1.EmbedResponse
-	21, // 30: oneflow.provider.v1.Provider.GenerateImage:output_type -> oneflow.provider.v1.ImageResponse
-	23, // 31: oneflow.provider.v1.Provider.Speech:output_type -> oneflow.provider.v1.SpeechResponse
-	24, // 32: oneflow.provider.v1.Provider.CountTokens:output_type -> oneflow.provider.v1.CountTokensResponse
-	25, // [25:33] is the sub-list for method output_type
-	17, // [17:25] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	26, // 8: oneflow.provider.v1.ChatRequest.logit_bias:type_name -> oneflow.provider.v1.ChatRequest.LogitBiasEntry
+	27, // 9: oneflow.provider.v1.ChatRequest.metadata:type_name -> oneflow.provider.v1.ChatRequest.MetadataEntry
+	13, // 10: oneflow.provider.v1.ChatResponse.usage:type_name -> oneflow.provider.v1.Usage
+	10, // 11: oneflow.provider.v1.ChatResponse.tool_calls:type_name -> oneflow.provider.v1.ToolCall
+	13, // 12: oneflow.provider.v1.ChatChunk.usage:type_name -> oneflow.provider.v1.Usage
+	11, // 13: oneflow.provider.v1.ChatChunk.tool_calls:type_name -> oneflow.provider.v1.ToolCallDelta
+	17, // 14: oneflow.provider.v1.EmbedResponse.vectors:type_name -> oneflow.provider.v1.Vector
+	13, // 15: oneflow.provider.v1.EmbedResponse.usage:type_name -> oneflow.provider.v1.Usage
+	20, // 16: oneflow.provider.v1.ImageResponse.images:type_name -> oneflow.provider.v1.Image
+	13, // 17: oneflow.provider.v1.ImageResponse.usage:type_name -> oneflow.provider.v1.Usage
+	13, // 18: oneflow.provider.v1.SpeechResponse.usage:type_name -> oneflow.provider.v1.Usage
+	2,  // 19: oneflow.provider.v1.Provider.Describe:input_type -> oneflow.provider.v1.DescribeRequest
+	5,  // 20: oneflow.provider.v1.Provider.Configure:input_type -> oneflow.provider.v1.ConfigureRequest
+	12, // 21: oneflow.provider.v1.Provider.Chat:input_type -> oneflow.provider.v1.ChatRequest
+	12, // 22: oneflow.provider.v1.Provider.ChatStream:input_type -> oneflow.provider.v1.ChatRequest
+	16, // 23: oneflow.provider.v1.Provider.Embed:input_type -> oneflow.provider.v1.EmbedRequest
+	19, // 24: oneflow.provider.v1.Provider.GenerateImage:input_type -> oneflow.provider.v1.ImageRequest
+	22, // 25: oneflow.provider.v1.Provider.Speech:input_type -> oneflow.provider.v1.SpeechRequest
+	12, // 26: oneflow.provider.v1.Provider.CountTokens:input_type -> oneflow.provider.v1.ChatRequest
+	3,  // 27: oneflow.provider.v1.Provider.Describe:output_type -> oneflow.provider.v1.DescribeResponse
+	6,  // 28: oneflow.provider.v1.Provider.Configure:output_type -> oneflow.provider.v1.ConfigureResponse
+	14, // 29: oneflow.provider.v1.Provider.Chat:output_type -> oneflow.provider.v1.ChatResponse
+	15, // 30: oneflow.provider.v1.Provider.ChatStream:output_type -> oneflow.provider.v1.ChatChunk
+	18, // 31: oneflow.provider.v1.Provider.Embed:output_type -> oneflow.provider.v1.EmbedResponse
+	21, // 32: oneflow.provider.v1.Provider.GenerateImage:output_type -> oneflow.provider.v1.ImageResponse
+	23, // 33: oneflow.provider.v1.Provider.Speech:output_type -> oneflow.provider.v1.SpeechResponse
+	24, // 34: oneflow.provider.v1.Provider.CountTokens:output_type -> oneflow.provider.v1.CountTokensResponse
+	27, // [27:35] is the sub-list for method output_type
+	19, // [19:27] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_oneflow_provider_v1_provider_proto_init() }
@@ -2096,7 +2178,7 @@ func file_oneflow_provider_v1_provider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_oneflow_provider_v1_provider_proto_rawDesc), len(file_oneflow_provider_v1_provider_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
