@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/oneflow-ai/oneflow/core/internal/config"
 	"github.com/oneflow-ai/oneflow/core/internal/fakeupstream"
 )
@@ -478,7 +479,8 @@ func TestRenderedConfigLoads(t *testing.T) {
 	for _, governed := range []bool{false, true} {
 		t.Run(map[bool]string{false: "bare", true: "governed"}[governed], func(t *testing.T) {
 			dir := t.TempDir()
-			src := renderConfig("/opt/oneflow/bin", dir, "http://127.0.0.1:9", "info", governed)
+			src := renderConfig(coreConfig{BinDir: "/opt/oneflow/bin", DatabaseURL: storageURL(dir, ""),
+				UpstreamURL: "http://127.0.0.1:9", LogLevel: "info", Governed: governed})
 			env := func(k string) (string, bool) {
 				if k == "ONEFLOW_ADMIN_KEY" {
 					return "of-test-admin", true
@@ -558,3 +560,111 @@ func equalInts(a, b []int) bool { return slices.Equal(a, b) }
 func equalDurs(a, b []time.Duration) bool { return slices.Equal(a, b) }
 
 func equalStrings(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
+
+// The cores' config points at the external stores when they are given.
+func TestRenderedConfigUsesExternalStores(t *testing.T) {
+	dir := t.TempDir()
+	src := renderConfig(coreConfig{BinDir: "/opt/oneflow/bin", DatabaseURL: "postgres://postgres@db:5432/oneflow_bench_x?sslmode=disable",
+		RedisURL: "redis://cache:6379/2", UpstreamURL: "http://127.0.0.1:9", LogLevel: "info", Governed: true})
+	cfg, diags := config.Parse([]byte(src), filepath.Join(dir, "oneflow.hcl"), config.WithEnv(func(k string) (string, bool) {
+		return "of-test-admin", k == "ONEFLOW_ADMIN_KEY"
+	}))
+	if diags.HasErrors() {
+		t.Fatalf("config does not load: %s\n%s", diags.Error(), src)
+	}
+	if cfg.Storage.DatabaseURL != "postgres://postgres@db:5432/oneflow_bench_x?sslmode=disable" || cfg.Redis.URL != "redis://cache:6379/2" {
+		t.Errorf("database_url = %q, redis url = %q", cfg.Storage.DatabaseURL, cfg.Redis.URL)
+	}
+}
+
+func TestStoreURLs(t *testing.T) {
+	got, err := withDatabase("postgres://u:secret@db:5432/test?sslmode=disable", "oneflow_bench_bare_1_ab")
+	if err != nil || got != "postgres://u:secret@db:5432/oneflow_bench_bare_1_ab?sslmode=disable" {
+		t.Errorf("withDatabase = %q, %v", got, err)
+	}
+	if _, err := withDatabase("mysql://db/test", "x"); err == nil {
+		t.Error("withDatabase took a mysql:// URL")
+	}
+	tests := []struct{ in, want string }{
+		{"postgres://u:secret@db:5432/test?sslmode=disable&password=p2", "postgres://db:5432/test"},
+		{"redis://:hunter2@cache:6379/0", "redis://cache:6379/0"},
+		{"not a url", "(unparseable URL)"},
+	}
+	for _, tt := range tests {
+		if got := redactURL(tt.in); got != tt.want {
+			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	s := stores{postgres: "postgres://u:secret@db:5432/test", redis: "redis://:hunter2@cache:6379/0"}
+	if d := s.describe(); strings.Contains(d, "secret") || strings.Contains(d, "hunter2") || !strings.Contains(d, "db:5432") {
+		t.Errorf("describe = %q", d)
+	}
+	if got := s.serverComms(); !equalStrings(got, []string{"postgres", "redis-server"}) {
+		t.Errorf("serverComms = %v", got)
+	}
+	if got := (stores{}).serverComms(); len(got) != 0 {
+		t.Errorf("serverComms without stores = %v", got)
+	}
+}
+
+// TestProcfsCPUByComm adds up every process of a name, wherever it sits in
+// the tree: PostgreSQL forks a backend per connection.
+func TestProcfsCPUByComm(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []struct {
+		pid          int
+		comm         string
+		utime, stime int
+	}{{10, "postgres", 5, 1}, {11, "postgres", 30, 4}, {12, "redis-server", 7, 3}, {13, "oneflow", 99, 99}} {
+		dir := filepath.Join(root, itoa(p.pid))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		stat := itoa(p.pid) + " (" + p.comm + ") S 1 1 1 0 -1 0 0 0 0 0 " + itoa(p.utime) + " " + itoa(p.stime) + " 0 0 20 0 1 0 1 1 1\n"
+		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := procfs{root: root}.cpuByComm("postgres", "redis-server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["postgres"] != 40 || got["redis-server"] != 10 || len(got) != 2 {
+		t.Errorf("cpuByComm = %v, want postgres 40, redis-server 10", got)
+	}
+}
+
+// TestCreateDatabase makes and drops a core's database on the test
+// PostgreSQL (ONEFLOW_TEST_POSTGRES_URL or the local default); under CI a
+// missing server fails the test.
+func TestCreateDatabase(t *testing.T) {
+	server := os.Getenv("ONEFLOW_TEST_POSTGRES_URL")
+	if server == "" {
+		server = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx := t.Context()
+	coreURL, drop, err := createDatabase(ctx, server, "bare")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL unreachable under CI: %v", err)
+		}
+		t.Skipf("PostgreSQL unreachable: %v", err)
+	}
+	conn, err := pgx.Connect(ctx, coreURL)
+	if err != nil {
+		_ = drop(ctx)
+		t.Fatalf("connect to the new database: %v", err)
+	}
+	var name string
+	err = conn.QueryRow(ctx, "SELECT current_database()").Scan(&name)
+	_ = conn.Close(ctx)
+	if err != nil || !strings.HasPrefix(name, "oneflow_bench_bare_") {
+		t.Errorf("current_database() = %q, %v", name, err)
+	}
+	if err := drop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pgx.Connect(ctx, coreURL); err == nil {
+		t.Error("the database is still there after drop")
+	}
+}

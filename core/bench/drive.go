@@ -126,6 +126,7 @@ func (o *options) settings() map[string]string {
 		"probe_dur": o.probeDur.String(), "search": fmt.Sprintf("%+v", o.search), "p99_limit": o.p99Limit.String(),
 		"stream_n": strconv.Itoa(o.streamN), "stream_levels": fmt.Sprint(o.streamLevels), "stream_dur": o.streamDur.String(),
 		"chunks": strconv.Itoa(o.chunks), "chunk_gap": o.chunkGap.String(), "gw_log_level": o.gwLogLevel,
+		"stores": o.stores.describe(),
 	}
 }
 
@@ -334,7 +335,19 @@ func (d *driver) loadStep(ctx context.Context, t *target, rate int, dur time.Dur
 		prof = make(chan error, 1)
 		go func() { prof <- fetchProfile(ctx, d.o.gwPprof, d.o.profileOut, dur) }()
 	}
+	servers := d.o.stores.serverComms()
+	var serversBefore map[string]int64
+	if t.PID != 0 && len(servers) > 0 {
+		serversBefore, _ = d.pf.cpuByComm(servers...)
+	}
 	r := attack(ctx, t, rate, dur, false)
+	if serversBefore != nil && r.OK > 0 {
+		if after, err := d.pf.cpuByComm(servers...); err == nil {
+			for _, comm := range servers {
+				r.ServerCPU = append(r.ServerCPU, procCPU{Comm: comm, CPUPerReq: cpuMicros(after[comm]-serversBefore[comm], r.OK)})
+			}
+		}
+	}
 	if t.PID != 0 {
 		if after, err := d.pf.sample(t.PID); err == nil && r.OK > 0 {
 			r.RSSKB = after.RSSKB

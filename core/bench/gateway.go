@@ -19,17 +19,27 @@ type gatewayFlavor struct {
 	Governed bool
 }
 
+// coreConfig is what a core's config depends on.
+type coreConfig struct {
+	BinDir      string // holds plugins/
+	DatabaseURL string // storage.database_url
+	RedisURL    string // "" keeps rate limits in process
+	UpstreamURL string
+	LogLevel    string
+	Governed    bool
+}
+
 // renderConfig is the core's HCL: one OpenAI-compatible provider in front
 // of the fake upstream serving gpt-4o-mini, the cost strategy for "auto",
 // and limits that never trigger (governed) or none at all (bare).
-func renderConfig(binDir, dataDir, upstreamURL, logLevel string, governed bool) string {
+func renderConfig(c coreConfig) string {
 	perMinute, perHour := 0, 0
-	if governed {
+	if c.Governed {
 		// High enough never to trigger at any rate this harness sends, so
 		// the limiter's cost is measured, not its refusals.
 		perMinute, perHour = 10_000_000, 600_000_000
 	}
-	plugins := filepath.Join(binDir, "plugins")
+	plugins := filepath.Join(c.BinDir, "plugins")
 	return fmt.Sprintf(`# Written by core/bench; not a production config.
 server {
   listen           = env("ONEFLOW_LISTEN", "127.0.0.1:0")
@@ -37,6 +47,9 @@ server {
 }
 storage {
   database_url = %q
+}
+redis {
+  url = %q
 }
 auth {
   admin_key = env("ONEFLOW_ADMIN_KEY")
@@ -78,8 +91,8 @@ provider "up" {
     tokenizer      = "o200k_base"
   }
 }
-`, "sqlite://"+filepath.Join(dataDir, "oneflow.db"), logLevel, perMinute, perHour,
-		filepath.Join(plugins, "oneflow-provider-openai"), filepath.Join(plugins, "oneflow-strategy-cost"), upstreamURL+"/v1")
+`, c.DatabaseURL, c.RedisURL, c.LogLevel, perMinute, perHour,
+		filepath.Join(plugins, "oneflow-provider-openai"), filepath.Join(plugins, "oneflow-strategy-cost"), c.UpstreamURL+"/v1")
 }
 
 // gateway is a running OneFlow core.
@@ -88,8 +101,9 @@ type gateway struct {
 	flavor gatewayFlavor
 	base   string // http://host:port
 	dir    string
-	key    string // what clients send: the admin key (bare) or a project key
-	note   string // why it is not measured, when it is not
+	key    string                      // what clients send: the admin key (bare) or a project key
+	note   string                      // why it is not measured, when it is not
+	dropDB func(context.Context) error // drops the core's PostgreSQL database; nil on SQLite
 }
 
 // startGateway writes a config into a fresh directory and starts the core
@@ -99,8 +113,19 @@ func startGateway(ctx context.Context, o *options, fl gatewayFlavor, upstreamURL
 	if err != nil {
 		return nil, fmt.Errorf("make a directory for the %s core: %w", fl.Name, err)
 	}
+	g := &gateway{flavor: fl, dir: dir, key: adminKey}
+	dbURL := storageURL(dir, "")
+	if o.stores.postgres != "" {
+		if dbURL, g.dropDB, err = createDatabase(ctx, o.stores.postgres, fl.Name); err != nil {
+			g.cleanup()
+			return nil, fmt.Errorf("the %s core's database: %w", fl.Name, err)
+		}
+	}
 	cfg := filepath.Join(dir, "oneflow.hcl")
-	if err := os.WriteFile(cfg, []byte(renderConfig(o.binDir, dir, upstreamURL, o.gwLogLevel, fl.Governed)), 0o600); err != nil {
+	src := renderConfig(coreConfig{BinDir: o.binDir, DatabaseURL: dbURL, RedisURL: o.stores.redis,
+		UpstreamURL: upstreamURL, LogLevel: o.gwLogLevel, Governed: fl.Governed})
+	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
+		g.cleanup()
 		return nil, fmt.Errorf("write the %s core's config: %w", fl.Name, err)
 	}
 	env := append(cleanEnv(), "ONEFLOW_ADMIN_KEY="+adminKey, "ONEFLOW_LISTEN=127.0.0.1:0")
@@ -111,11 +136,12 @@ func startGateway(ctx context.Context, o *options, fl gatewayFlavor, upstreamURL
 	argv := pinned(o.gatewayCPU, filepath.Join(o.binDir, "oneflow"), "serve", "-config", cfg)
 	c, err := startChild(ctx, "oneflow "+fl.Name, argv, env, dir, o.logDir, servingLine)
 	if err != nil {
+		g.cleanup()
 		return nil, err
 	}
-	g := &gateway{child: c, flavor: fl, base: "http://" + c.addr, dir: dir, key: adminKey}
+	g.child, g.base = c, "http://"+c.addr
 	if err := g.waitReady(ctx, 60*time.Second); err != nil {
-		g.stop(10 * time.Second)
+		g.cleanup()
 		return nil, err
 	}
 	return g, nil
@@ -147,8 +173,20 @@ func (g *gateway) waitReady(ctx context.Context, within time.Duration) error {
 	}
 }
 
+// cleanup stops the core and removes what it kept: its directory and, on
+// PostgreSQL, its database. It reports nothing: a leftover database is
+// named oneflow_bench_* and easy to find.
 func (g *gateway) cleanup() {
-	g.stop(15 * time.Second)
+	if g.child != nil {
+		g.stop(15 * time.Second)
+	}
+	if g.dropDB != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := g.dropDB(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		}
+	}
 	_ = os.RemoveAll(g.dir)
 }
 

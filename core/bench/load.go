@@ -125,7 +125,10 @@ type RateResult struct {
 	AddedP99  float64       `json:"added_p99_ms"`
 	CPUPerReq float64       `json:"cpu_us_per_request,omitempty"`
 	CPUByProc []procCPU     `json:"cpu_by_process,omitempty"`
-	RSSKB     int64         `json:"rss_kb_after,omitempty"`
+	// ServerCPU is the CPU of the external stores' processes (every
+	// process of each name on the machine) over the step, per request.
+	ServerCPU []procCPU `json:"server_cpu,omitempty"`
+	RSSKB     int64     `json:"rss_kb_after,omitempty"`
 }
 
 type procCPU struct {

@@ -114,6 +114,8 @@ type options struct {
 	profileOut  string
 	profileRate int
 
+	stores stores
+
 	args []string // as given, for the report
 }
 
@@ -159,6 +161,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	gwEnv := fs.String("gw-env", "", "extra environment for the cores, comma separated (e.g. GOGC=200): for experiments")
 	fs.StringVar(&o.profileOut, "profile", "", "with -gw-pprof: save a CPU profile of the bare core taken during its -profile-rate step")
 	fs.IntVar(&o.profileRate, "profile-rate", 1000, "the fixed rate during which the profile is taken")
+	fs.StringVar(&o.stores.postgres, "database-url", "", "PostgreSQL server for the cores, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable; each core gets a fresh database, dropped afterwards (empty: SQLite)")
+	fs.StringVar(&o.stores.redis, "redis-url", "", "Redis for the cores' rate limits, e.g. redis://127.0.0.1:6379/0 (empty: in process)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -190,6 +194,11 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.profileOut != "" && o.gwPprof == "" {
 		return nil, errors.New("-profile needs -gw-pprof")
+	}
+	if o.stores.postgres != "" {
+		if _, err := withDatabase(o.stores.postgres, "x"); err != nil {
+			return nil, err
+		}
 	}
 	if o.soakTarget != "bare" && o.soakTarget != "governed" {
 		return nil, fmt.Errorf("-soak-target %q: want bare or governed", o.soakTarget)

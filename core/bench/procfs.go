@@ -198,3 +198,30 @@ func (p procfs) sample(pid int) (ProcSample, error) {
 	}
 	return out, nil
 }
+
+// cpuByComm sums utime+stime, in clock ticks, over every process whose
+// command name is one of comms: the external stores' servers, which fork a
+// process per connection (PostgreSQL) and are no descendants of a core.
+func (p procfs) cpuByComm(comms ...string) (map[string]int64, error) {
+	entries, err := os.ReadDir(p.root)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", p.root, err)
+	}
+	out := make(map[string]int64, len(comms))
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		s, err := p.read(n, "stat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		st, err := parseStat(s)
+		if err != nil || !slices.Contains(comms, st.Comm) {
+			continue
+		}
+		out[st.Comm] += st.UTime + st.STime
+	}
+	return out, nil
+}

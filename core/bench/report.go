@@ -154,7 +154,11 @@ func renderMarkdown(r *Results) string {
 	p("- Command: `%s` (mode %s, quick %v), started %s, took %v\n", r.Command, r.Mode, r.Quick, r.Started.Format(time.RFC3339), r.Elapsed.Round(time.Second))
 	p("- Machine: %d × %s, %d MB RAM, kernel %s, %s; code %s; core binary built %s\n", m.NProc, m.CPUModel, m.MemTotalMB, m.Kernel, m.GoVersion, m.GitRev, m.CoreBuilt)
 	p("- Load average at start %s, at end %s\n", m.LoadAvgStart, m.LoadAvgEnd)
-	p("- Placement: gateway/floor (and plugins) on CPU %s; load generator and fake upstream on CPU %s\n\n", r.Settings["gateway_cpu"], r.Settings["load_cpu"])
+	p("- Placement: gateway/floor (and plugins) on CPU %s; load generator and fake upstream on CPU %s\n", r.Settings["gateway_cpu"], r.Settings["load_cpu"])
+	if st := r.Settings["stores"]; st != "" {
+		p("- Cores' stores: %s\n", st)
+	}
+	p("\n")
 
 	if len(r.Checks) > 0 {
 		p("### Targets\n\n| target | status | detail |\n|---|---|---|\n")
@@ -245,6 +249,15 @@ func renderMarkdown(r *Results) string {
 					parts = append(parts, fmt.Sprintf("%s %.0f", c.Comm, c.CPUPerReq))
 				}
 				cpuBy = strings.Join(parts, ", ")
+				var servers []string
+				for _, c := range l.ServerCPU {
+					servers = append(servers, fmt.Sprintf("%s %.0f", c.Comm, c.CPUPerReq))
+				}
+				if len(servers) > 0 {
+					// Not in the tree's figure: unpinned, and on their own
+					// machines in production.
+					cpuBy += "; outside the tree (unpinned): " + strings.Join(servers, ", ")
+				}
 			}
 			p("| %s | %.1f | %s | %s | %s | %s | %s |\n", name, float64(s.RSSKB)/1024, strings.Join(by, ", "), rate, loadRSS, cpu, cpuBy)
 		}

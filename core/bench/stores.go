@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// stores are the servers the cores use instead of the embedded defaults,
+// as a production deployment would: PostgreSQL (a fresh database per
+// core, dropped afterwards) and Redis (shared; every key a core writes
+// belongs to its own fresh project or key).
+type stores struct {
+	postgres string // server URL from -database-url; "" keeps SQLite
+	redis    string // URL from -redis-url; "" keeps limits in process
+}
+
+// serverComms are the process names whose CPU time a step adds up when the
+// cores use external stores; those servers run outside the core's process
+// tree and unpinned, so the tree's CPU per request leaves them out.
+func (s stores) serverComms() []string {
+	var out []string
+	if s.postgres != "" {
+		out = append(out, "postgres")
+	}
+	if s.redis != "" {
+		out = append(out, "redis-server")
+	}
+	return out
+}
+
+// describe is the report's line about where the cores keep their state,
+// with credentials removed from the URLs.
+func (s stores) describe() string {
+	db := "SQLite in a temporary directory"
+	if s.postgres != "" {
+		db = "PostgreSQL at " + redactURL(s.postgres) + " (a fresh database per core)"
+	}
+	rl := "rate limits in process"
+	if s.redis != "" {
+		rl = "rate limits in Redis at " + redactURL(s.redis)
+	}
+	return db + "; " + rl
+}
+
+// redactURL keeps a URL's scheme, host and path and drops its user info
+// and query, which may hold a password.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(unparseable URL)"
+	}
+	return u.Scheme + "://" + u.Host + u.Path
+}
+
+// benchDatabaseName is a database name no other run uses: the flavor, the
+// driver's pid and random bits, all safe to put in SQL unquoted.
+func benchDatabaseName(flavor string) (string, error) {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("draw a database name: %w", err)
+	}
+	return "oneflow_bench_" + flavor + "_" + strconv.Itoa(os.Getpid()) + "_" + hex.EncodeToString(b[:]), nil
+}
+
+// withDatabase returns serverURL naming database name instead of its own.
+func withDatabase(serverURL, name string) (string, error) {
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return "", fmt.Errorf("parse -database-url: %w", err)
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return "", fmt.Errorf("-database-url: scheme %q, want postgres://", u.Scheme)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// createDatabase makes a fresh database for one core on the -database-url
+// server and returns the URL the core uses and a function that drops it.
+func createDatabase(ctx context.Context, serverURL, flavor string) (string, func(context.Context) error, error) {
+	name, err := benchDatabaseName(flavor)
+	if err != nil {
+		return "", nil, err
+	}
+	coreURL, err := withDatabase(serverURL, name)
+	if err != nil {
+		return "", nil, err
+	}
+	exec := func(ctx context.Context, sql string) error {
+		conn, err := pgx.Connect(ctx, serverURL)
+		if err != nil {
+			// pgx's message names the host, never the password.
+			return fmt.Errorf("connect to -database-url: %w", err)
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	drop := func(ctx context.Context) error {
+		// FORCE: a core killed mid-run may leave its connections behind.
+		if err := exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		return nil
+	}
+	return coreURL, drop, nil
+}
+
+// storageURL is the core's storage.database_url.
+func storageURL(dataDir, postgresURL string) string {
+	if postgresURL != "" {
+		return postgresURL
+	}
+	return "sqlite://" + strings.TrimSuffix(dataDir, "/") + "/oneflow.db"
+}
