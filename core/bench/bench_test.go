@@ -668,3 +668,22 @@ func TestCreateDatabase(t *testing.T) {
 		t.Error("the database is still there after drop")
 	}
 }
+
+func TestMaskPasswords(t *testing.T) {
+	args := []string{"-mode", "latency", "-database-url", "postgres://app:s3cret@db:5432/test?sslmode=disable",
+		"--redis-url=redis://:hunter2@cache:6379/0", "-out", "x.json", "-database-url=postgres://db/test?password=pw"}
+	got := strings.Join(maskPasswords(args), " ")
+	for _, secret := range []string{"s3cret", "hunter2", "=pw"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("%q is in %q", secret, got)
+		}
+	}
+	for _, kept := range []string{"postgres://app:xxxxx@db:5432/test?sslmode=disable", "--redis-url=redis://:xxxxx@cache:6379/0", "-out x.json"} {
+		if !strings.Contains(got, kept) {
+			t.Errorf("%q is not in %q", kept, got)
+		}
+	}
+	if args[3] != "postgres://app:s3cret@db:5432/test?sslmode=disable" {
+		t.Error("maskPasswords changed its argument")
+	}
+}

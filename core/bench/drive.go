@@ -71,7 +71,7 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	d := &driver{o: o, out: stderr, pf: procfs{root: "/proc"}, gws: map[string]*gateway{}}
 	d.res = &Results{
-		Machine: machineInfo(o.binDir), Command: "go run ./core/bench " + strings.Join(o.args, " "),
+		Machine: machineInfo(o.binDir), Command: "go run ./core/bench " + strings.Join(maskPasswords(o.args), " "),
 		Mode: o.mode, Quick: o.quick, Started: time.Now().UTC(), Settings: o.settings(),
 		Procs: map[string]ProcSample{},
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,6 +59,43 @@ func redactURL(raw string) string {
 		return "(unparseable URL)"
 	}
 	return u.Scheme + "://" + u.Host + u.Path
+}
+
+// maskPasswords returns the driver's arguments for the report with the
+// password of a -database-url or -redis-url replaced, so the command stays
+// copyable without leaking a credential.
+func maskPasswords(args []string) []string {
+	out := slices.Clone(args)
+	for i, a := range out {
+		name, val, inline := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || (name != "database-url" && name != "redis-url") {
+			continue
+		}
+		switch {
+		case inline:
+			out[i] = a[:len(a)-len(val)] + maskURLPassword(val)
+		case i+1 < len(out):
+			out[i+1] = maskURLPassword(out[i+1])
+		}
+	}
+	return out
+}
+
+// maskURLPassword replaces the password in a URL's user info and in a
+// password query parameter with "xxxxx".
+func maskURLPassword(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	if _, set := u.User.Password(); set {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // benchDatabaseName is a database name no other run uses: the flavor, the
