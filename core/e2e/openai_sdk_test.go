@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,6 +129,27 @@ provider "emb" {
 		}
 		if !ids["gpt-4o-mini"] || !ids["auto:cost"] {
 			t.Fatalf("models %v", ids)
+		}
+		// Only the strategies the config declares (cost, the default, and
+		// quality) are offered, and every model offered answers.
+		for _, undeclared := range []string{"auto:latency", "auto:balanced"} {
+			if ids[undeclared] {
+				t.Errorf("%s is listed but no strategy of that name is declared", undeclared)
+			}
+		}
+		for id := range ids {
+			m, err := client.Models.Get(ctx, id)
+			if err != nil || m.ID != id {
+				t.Errorf("GET /v1/models/%s: %v, %+v", id, err, m)
+			}
+			if strings.HasPrefix(id, "text-embedding") {
+				continue
+			}
+			if _, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+				Model: id, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+			}); err != nil {
+				t.Errorf("%s is listed but a chat with it failed: %v", id, err)
+			}
 		}
 	})
 

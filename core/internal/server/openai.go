@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -25,8 +26,21 @@ const (
 	headerOverhead = "X-OneFlow-Overhead-Ms"
 )
 
-// routingAliases are the model names that ask a strategy to choose.
-var routingAliases = [...]string{"auto", "auto:cost", "auto:latency", "auto:quality", "auto:balanced"}
+// routingAliases are the model names that ask a strategy to choose and
+// that snap can serve: "auto" when the default strategy is declared, and
+// "auto:NAME" for each declared strategy, by name. An undeclared strategy
+// is left out: a client picking from the list would only get a 400.
+func routingAliases(snap *gateway.Snapshot) []string {
+	names := slices.Sorted(maps.Keys(snap.Strategies))
+	out := make([]string, 0, len(names)+1)
+	if _, ok := snap.Strategies[snap.DefaultStrategy]; ok {
+		out = append(out, "auto")
+	}
+	for _, n := range names {
+		out = append(out, "auto:"+n)
+	}
+	return out
+}
 
 // modelObject is OpenAI's model object, with the modality added.
 type modelObject struct {
@@ -42,14 +56,15 @@ type modelObject struct {
 // left out: a client picking from the list would only get a 503.
 func modelObjects(snap *gateway.Snapshot) []modelObject {
 	entries := snap.Catalog.Entries()
-	data := make([]modelObject, 0, len(entries)+len(routingAliases))
+	aliases := routingAliases(snap)
+	data := make([]modelObject, 0, len(entries)+len(aliases))
 	for _, e := range entries {
 		if _, off := snap.Unconfigured[e.Provider]; off {
 			continue
 		}
 		data = append(data, entryObject(e.Model.ID, e))
 	}
-	for _, a := range routingAliases {
+	for _, a := range aliases {
 		data = append(data, aliasObject(a))
 	}
 	return data
@@ -78,7 +93,7 @@ func (s *server) model(c *gin.Context) {
 	id := strings.TrimPrefix(c.Param("model"), "/")
 	snap, release := s.o.Backend.Acquire()
 	defer release()
-	if slices.Contains(routingAliases[:], id) {
+	if slices.Contains(routingAliases(snap), id) {
 		c.JSON(http.StatusOK, aliasObject(id))
 		return
 	}
