@@ -121,13 +121,14 @@ func (p procfs) read(pid int, file string) (string, error) {
 	return string(b), nil
 }
 
-// tree returns pid and its descendants as they are now.
-func (p procfs) tree(pid int) ([]int, error) {
+// all returns the parsed stat of every process there is now; one that
+// exits while being read is left out.
+func (p procfs) all() ([]procStat, error) {
 	entries, err := os.ReadDir(p.root)
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}
-	parents := map[int]int{}
+	var out []procStat
 	for _, e := range entries {
 		n, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -137,11 +138,22 @@ func (p procfs) tree(pid int) ([]int, error) {
 		if err != nil {
 			continue // exited meanwhile
 		}
-		st, err := parseStat(s)
-		if err != nil {
-			continue
+		if st, err := parseStat(s); err == nil {
+			out = append(out, st)
 		}
-		parents[n] = st.PPID
+	}
+	return out, nil
+}
+
+// tree returns pid and its descendants as they are now.
+func (p procfs) tree(pid int) ([]int, error) {
+	procs, err := p.all()
+	if err != nil {
+		return nil, err
+	}
+	parents := make(map[int]int, len(procs))
+	for _, st := range procs {
+		parents[st.PID] = st.PPID
 	}
 	return descendants(parents, pid), nil
 }
@@ -203,25 +215,15 @@ func (p procfs) sample(pid int) (ProcSample, error) {
 // command name is one of comms: the external stores' servers, which fork a
 // process per connection (PostgreSQL) and are no descendants of a core.
 func (p procfs) cpuByComm(comms ...string) (map[string]int64, error) {
-	entries, err := os.ReadDir(p.root)
+	procs, err := p.all()
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", p.root, err)
+		return nil, err
 	}
 	out := make(map[string]int64, len(comms))
-	for _, e := range entries {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+	for _, st := range procs {
+		if slices.Contains(comms, st.Comm) {
+			out[st.Comm] += st.UTime + st.STime
 		}
-		s, err := p.read(n, "stat")
-		if err != nil {
-			continue // exited meanwhile
-		}
-		st, err := parseStat(s)
-		if err != nil || !slices.Contains(comms, st.Comm) {
-			continue
-		}
-		out[st.Comm] += st.UTime + st.STime
 	}
 	return out, nil
 }
