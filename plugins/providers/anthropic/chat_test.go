@@ -85,6 +85,23 @@ func TestChatSendsAnthropicRequest(t *testing.T) {
 				"metadata":{"user_id":"13803d75-b4b5-4c3e-b2a2-6f21399b021b"}}`,
 		},
 		{
+			name: "safety_identifier as the user id; OpenAI-only options left out",
+			req: &provider.ChatRequest{
+				Model:            "claude-3-haiku-20240307",
+				Messages:         []provider.Message{user("Hi")},
+				SafetyIdentifier: "user-hash-1",
+				ReasoningEffort:  "low",
+				Verbosity:        "low",
+				LogitBias:        map[string]int64{"50256": -100},
+				Metadata:         map[string]string{"team": "search"},
+				Store:            ptr(true),
+				PromptCacheKey:   "faq-v1",
+			},
+			want: `{"model":"claude-3-haiku-20240307","max_tokens":4096,
+				"messages":[{"role":"user","content":"Hi"}],
+				"metadata":{"user_id":"user-hash-1"}}`,
+		},
+		{
 			name: "images as base64 and url sources",
 			req: textRequest(provider.Message{Role: provider.RoleUser, Content: []provider.ContentPart{
 				{Type: provider.PartText, Text: "What is in these?"},

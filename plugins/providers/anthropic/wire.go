@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/url"
 	"strings"
@@ -204,8 +205,13 @@ func buildMessagesRequest(req *provider.ChatRequest, defaultMax int64, stream bo
 	if out.MaxTokens == 0 {
 		out.MaxTokens = defaultMax
 	}
-	if req.User != "" {
-		out.Metadata = &metadata{UserID: req.User}
+	// metadata.user_id is Anthropic's opaque end-user id for abuse
+	// detection (anthropic-openapi.json, Metadata), the job of OpenAI's
+	// user and of safety_identifier, which replaces it there. OpenAI-only
+	// options (reasoning_effort, logit_bias, metadata, ...) have no
+	// counterpart here and are left out.
+	if id := cmp.Or(req.User, req.SafetyIdentifier); id != "" {
+		out.Metadata = &metadata{UserID: id}
 	}
 	out.Tools = buildTools(req.Tools)
 	switch req.ToolChoice {
