@@ -176,6 +176,14 @@ func TestErrorsInOpenAIShape(t *testing.T) {
 		{"logit_bias out of range", with("logit_bias", map[string]int{"50256": 101}), 400, "invalid_request", "logit_bias"},
 		{"logit_bias on a word", with("logit_bias", map[string]int{"hello": 1}), 400, "invalid_request", "logit_bias"},
 		{"metadata too long", with("metadata", map[string]string{"k": strings.Repeat("v", 513)}), 400, "invalid_request", "metadata"},
+		{"seventeen metadata pairs", with("metadata", func() map[string]string {
+			m := map[string]string{}
+			for i := range 17 {
+				m[fmt.Sprint("k", i)] = "v"
+			}
+			return m
+		}()), 400, "invalid_request", "metadata"},
+		{"safety_identifier too long", with("safety_identifier", strings.Repeat("é", 65)), 400, "invalid_request", "safety_identifier"},
 		{"metadata of numbers", with("metadata", map[string]int{"k": 1}), 400, "invalid_request", ""},
 	}
 	for _, tt := range tests {
@@ -307,10 +315,11 @@ func TestOpenAIOptionsReachTheVendor(t *testing.T) {
 	c := startCore(t, configFor([]string{url}, ""))
 	c.waitReady()
 	options := map[string]any{
-		"reasoning_effort":  "minimal",
-		"verbosity":         "low",
-		"logit_bias":        map[string]any{"50256": -100.0},
-		"metadata":          map[string]any{"team": "search"},
+		"reasoning_effort": "minimal",
+		"verbosity":        "low",
+		"logit_bias":       map[string]any{"50256": -100.0},
+		// 512 characters is OpenAI's limit, though it is 1024 bytes here.
+		"metadata":          map[string]any{"team": strings.Repeat("é", 512)},
 		"store":             false,
 		"safety_identifier": "user-hash-1",
 		"prompt_cache_key":  "faq-v1",

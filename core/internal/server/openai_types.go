@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 )
@@ -365,6 +366,7 @@ var (
 )
 
 const (
+	// Lengths are in characters, as OpenAI counts them.
 	maxMetadataPairs       = 16
 	maxMetadataKey         = 64
 	maxMetadataValue       = 512
@@ -393,11 +395,11 @@ func (r *chatRequest) validateOptions() (string, error) {
 		return "metadata", fmt.Errorf("metadata holds at most %d pairs", maxMetadataPairs)
 	}
 	for k, v := range r.Metadata {
-		if len(k) > maxMetadataKey || len(v) > maxMetadataValue {
+		if utf8.RuneCountInString(k) > maxMetadataKey || utf8.RuneCountInString(v) > maxMetadataValue {
 			return "metadata", fmt.Errorf("metadata keys are at most %d characters and values at most %d", maxMetadataKey, maxMetadataValue)
 		}
 	}
-	if len(r.SafetyIdentifier) > maxSafetyIdentifierLen {
+	if utf8.RuneCountInString(r.SafetyIdentifier) > maxSafetyIdentifierLen {
 		return "safety_identifier", fmt.Errorf("safety_identifier is at most %d characters", maxSafetyIdentifierLen)
 	}
 	return "", nil
