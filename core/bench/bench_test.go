@@ -687,3 +687,31 @@ func TestMaskPasswords(t *testing.T) {
 		t.Error("maskPasswords changed its argument")
 	}
 }
+
+// A stall in one of direct's two steps at a rate must not make the added
+// figures negative: each percentile subtracts the lower of the two.
+func TestAddedOverUsesTheQuieterDirectStep(t *testing.T) {
+	step := func(name string, p50, p99 time.Duration) *RateResult {
+		return &RateResult{Target: name, Latency: Summary{P50: p50, P99: p99}}
+	}
+	direct := step("direct", 150*time.Microsecond, 9600*time.Microsecond) // one stall
+	floor := step("floor", 300*time.Microsecond, 800*time.Microsecond)
+	bare := step("bare", 800*time.Microsecond, 3*time.Millisecond)
+	after := step("direct/after", 170*time.Microsecond, 400*time.Microsecond)
+	addedOver([]*RateResult{direct, floor, bare, after})
+	if floor.AddedP50 != 0.15 || floor.AddedP99 != 0.4 {
+		t.Errorf("floor added %v / %v ms, want 0.15 / 0.4", floor.AddedP50, floor.AddedP99)
+	}
+	if bare.AddedP50 != 0.65 || bare.AddedP99 != 2.6 {
+		t.Errorf("bare added %v / %v ms, want 0.65 / 2.6", bare.AddedP50, bare.AddedP99)
+	}
+	if direct.AddedP99 != 0 || after.AddedP99 != 0 {
+		t.Error("a direct step got an added figure")
+	}
+	// Without any direct step nothing is subtracted.
+	lone := step("bare", time.Millisecond, 2*time.Millisecond)
+	addedOver([]*RateResult{lone})
+	if lone.AddedP50 != 0 || lone.AddedP99 != 0 {
+		t.Errorf("added without direct: %v / %v", lone.AddedP50, lone.AddedP99)
+	}
+}

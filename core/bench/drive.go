@@ -111,6 +111,9 @@ func drive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 
 func isGateway(name string) bool { return name == "bare" || name == "governed" }
 
+// isDirect reports whether a step measured the upstream itself.
+func isDirect(name string) bool { return name == "direct" || name == "direct/after" }
+
 func randomKey() (string, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
@@ -385,28 +388,58 @@ func cpuMicros(ticks int64, reqs int) float64 {
 func (d *driver) measureRates(ctx context.Context) {
 	d.res.Load = map[string]*RateResult{}
 	for _, rate := range d.o.rates {
-		var direct *RateResult
 		ts := slices.Clone(d.targets)
 		if rate == 1000 && d.auto != nil {
 			ts = append(ts, d.auto)
 		}
+		if len(ts) > 1 {
+			// Direct again after the others: see addedOver.
+			ts = append(ts, &target{Name: "direct/after", URL: ts[0].URL, Key: ts[0].Key, Model: ts[0].Model, client: ts[0].client})
+		}
+		var step []*RateResult
 		for _, t := range ts {
 			if ctx.Err() != nil {
 				return
 			}
 			r := d.loadStep(ctx, t, rate, d.o.rateDur)
-			if t.Name == "direct" {
-				direct = r
-			}
-			if direct != nil {
-				r.AddedP50 = ms(r.Latency.P50 - direct.Latency.P50)
-				r.AddedP99 = ms(r.Latency.P99 - direct.Latency.P99)
-			}
+			step = append(step, r)
 			d.res.Rates = append(d.res.Rates, r)
 			if rate == 1000 && t.PID != 0 {
 				d.res.Load[t.Name] = r
 			}
 			d.pause(ctx)
+		}
+		addedOver(step)
+	}
+}
+
+// addedOver sets the added figures of one rate's steps against direct,
+// which step measures first and, when it holds other targets, again last
+// ("direct/after"). Each percentile subtracts the lower of direct's two:
+// one stall in a 10 s direct step raised its p99 to 9.6 ms once, which
+// made every added p99 of that rate negative and the ratios meaningless.
+func addedOver(step []*RateResult) {
+	var p50, p99 time.Duration
+	first := true
+	for _, r := range step {
+		if !isDirect(r.Target) {
+			continue
+		}
+		if first || r.Latency.P50 < p50 {
+			p50 = r.Latency.P50
+		}
+		if first || r.Latency.P99 < p99 {
+			p99 = r.Latency.P99
+		}
+		first = false
+	}
+	if first {
+		return
+	}
+	for _, r := range step {
+		if !isDirect(r.Target) {
+			r.AddedP50 = ms(r.Latency.P50 - p50)
+			r.AddedP99 = ms(r.Latency.P99 - p99)
 		}
 	}
 }

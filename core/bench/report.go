@@ -290,7 +290,7 @@ func soakSeries(ss []SoakSample) string {
 
 // added renders an added figure; direct adds nothing by definition.
 func added(name string, v float64) string {
-	if name == "direct" {
+	if isDirect(name) {
 		return "–"
 	}
 	return fmt.Sprintf("%.3f", v)
