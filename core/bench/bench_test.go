@@ -479,7 +479,7 @@ func TestRenderedConfigLoads(t *testing.T) {
 	for _, governed := range []bool{false, true} {
 		t.Run(map[bool]string{false: "bare", true: "governed"}[governed], func(t *testing.T) {
 			dir := t.TempDir()
-			src := renderConfig(coreConfig{BinDir: "/opt/oneflow/bin", DatabaseURL: storageURL(dir, ""),
+			src := renderConfig(coreConfig{BinDir: "/opt/oneflow/bin", DatabaseURL: sqliteURL(dir),
 				UpstreamURL: "http://127.0.0.1:9", LogLevel: "info", Governed: governed})
 			env := func(k string) (string, bool) {
 				if k == "ONEFLOW_ADMIN_KEY" {
@@ -585,6 +585,16 @@ func TestStoreURLs(t *testing.T) {
 	if _, err := withDatabase("mysql://db/test", "x"); err == nil {
 		t.Error("withDatabase took a mysql:// URL")
 	}
+	if got, _ := withDatabase("postgres://db/test?dbname=test&sslmode=disable", "mine"); got != "postgres://db/mine?sslmode=disable" {
+		t.Errorf("withDatabase kept a dbname parameter: %q", got)
+	}
+	if err := checkPostgresURL("postgres://u:hun%zzter@db/x"); err == nil || strings.Contains(err.Error(), "hun") {
+		t.Errorf("checkPostgresURL = %v; want an error without the password", err)
+	}
+	leaky := errors.New("cannot parse `postgres://u:s3cret@db/x?password=hunter2&sslmode=bogus`: bad sslmode")
+	if msg := scrubURLSecrets(leaky, "postgres://u:s3cret@db/x?password=hunter2&sslmode=bogus").Error(); strings.Contains(msg, "s3cret") || strings.Contains(msg, "hunter2") {
+		t.Errorf("scrubURLSecrets left a password: %s", msg)
+	}
 	tests := []struct{ in, want string }{
 		{"postgres://u:secret@db:5432/test?sslmode=disable&password=p2", "postgres://db:5432/test"},
 		{"redis://:hunter2@cache:6379/0", "redis://cache:6379/0"},
@@ -612,15 +622,16 @@ func TestStoreURLs(t *testing.T) {
 func TestProcfsCPUByComm(t *testing.T) {
 	root := t.TempDir()
 	for _, p := range []struct {
-		pid          int
-		comm         string
-		utime, stime int
-	}{{10, "postgres", 5, 1}, {11, "postgres", 30, 4}, {12, "redis-server", 7, 3}, {13, "oneflow", 99, 99}} {
+		pid                          int
+		comm                         string
+		utime, stime, cutime, cstime int
+	}{{10, "postgres", 5, 1, 20, 2}, {11, "postgres", 30, 4, 0, 0}, {12, "redis-server", 7, 3, 0, 0}, {13, "oneflow", 99, 99, 0, 0}} {
 		dir := filepath.Join(root, itoa(p.pid))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		stat := itoa(p.pid) + " (" + p.comm + ") S 1 1 1 0 -1 0 0 0 0 0 " + itoa(p.utime) + " " + itoa(p.stime) + " 0 0 20 0 1 0 1 1 1\n"
+		stat := itoa(p.pid) + " (" + p.comm + ") S 1 1 1 0 -1 0 0 0 0 0 " + itoa(p.utime) + " " + itoa(p.stime) + " " +
+			itoa(p.cutime) + " " + itoa(p.cstime) + " 20 0 1 0 1 1 1\n"
 		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -629,8 +640,12 @@ func TestProcfsCPUByComm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got["postgres"] != 40 || got["redis-server"] != 10 || len(got) != 2 {
-		t.Errorf("cpuByComm = %v, want postgres 40, redis-server 10", got)
+	// The postmaster (10) carries 22 ticks of reaped backends.
+	if got["postgres"] != 62 || got["redis-server"] != 10 || len(got) != 2 {
+		t.Errorf("cpuByComm = %v, want postgres 62, redis-server 10", got)
+	}
+	if got, _ := (procfs{root: root}).cpuByComm("mysqld"); len(got) != 0 {
+		t.Errorf("cpuByComm of a name with no process = %v, want an empty map", got)
 	}
 }
 

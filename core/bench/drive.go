@@ -347,7 +347,12 @@ func (d *driver) loadStep(ctx context.Context, t *target, rate int, dur time.Dur
 	if serversBefore != nil && r.OK > 0 {
 		if after, err := d.pf.cpuByComm(servers...); err == nil {
 			for _, comm := range servers {
-				r.ServerCPU = append(r.ServerCPU, procCPU{Comm: comm, CPUPerReq: cpuMicros(after[comm]-serversBefore[comm], r.OK)})
+				was, before := serversBefore[comm]
+				now, found := after[comm]
+				if !before || !found {
+					continue // runs on another machine, or started or stopped meanwhile
+				}
+				r.ServerCPU = append(r.ServerCPU, procCPU{Comm: comm, CPUPerReq: cpuMicros(now-was, r.OK)})
 			}
 		}
 	}

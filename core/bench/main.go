@@ -196,7 +196,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-profile needs -gw-pprof")
 	}
 	if o.stores.postgres != "" {
-		if _, err := withDatabase(o.stores.postgres, "x"); err != nil {
+		if err := checkPostgresURL(o.stores.postgres); err != nil {
 			return nil, err
 		}
 	}

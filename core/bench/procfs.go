@@ -52,6 +52,8 @@ type procStat struct {
 	PPID  int
 	UTime int64 // clock ticks
 	STime int64 // clock ticks
+	// CUTime and CSTime are the reaped children's, in clock ticks.
+	CUTime, CSTime int64
 }
 
 // parseStat parses /proc/PID/stat. The command name is in parentheses and
@@ -81,6 +83,15 @@ func parseStat(s string) (procStat, error) {
 	}
 	if st.STime, err = strconv.ParseInt(f[12], 10, 64); err != nil {
 		return procStat{}, fmt.Errorf("parse /proc stat stime of %d: %w", pid, err)
+	}
+	if len(f) >= 15 {
+		// cutime(16) and cstime(17); older test fixtures stop at stime.
+		if st.CUTime, err = strconv.ParseInt(f[13], 10, 64); err != nil {
+			return procStat{}, fmt.Errorf("parse /proc stat cutime of %d: %w", pid, err)
+		}
+		if st.CSTime, err = strconv.ParseInt(f[14], 10, 64); err != nil {
+			return procStat{}, fmt.Errorf("parse /proc stat cstime of %d: %w", pid, err)
+		}
 	}
 	return st, nil
 }
@@ -211,9 +222,12 @@ func (p procfs) sample(pid int) (ProcSample, error) {
 	return out, nil
 }
 
-// cpuByComm sums utime+stime, in clock ticks, over every process whose
+// cpuByComm sums the CPU time, in clock ticks, of every process whose
 // command name is one of comms: the external stores' servers, which fork a
 // process per connection (PostgreSQL) and are no descendants of a core.
+// Reaped children's time counts too, so a backend that exits during a
+// step leaves its CPU in its parent's sum instead of taking it away. A
+// name with no process is not in the map.
 func (p procfs) cpuByComm(comms ...string) (map[string]int64, error) {
 	procs, err := p.all()
 	if err != nil {
@@ -222,7 +236,7 @@ func (p procfs) cpuByComm(comms ...string) (map[string]int64, error) {
 	out := make(map[string]int64, len(comms))
 	for _, st := range procs {
 		if slices.Contains(comms, st.Comm) {
-			out[st.Comm] += st.UTime + st.STime
+			out[st.Comm] += st.UTime + st.STime + st.CUTime + st.CSTime
 		}
 	}
 	return out, nil

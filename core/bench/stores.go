@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -108,17 +110,55 @@ func benchDatabaseName(flavor string) (string, error) {
 	return "oneflow_bench_" + flavor + "_" + strconv.Itoa(os.Getpid()) + "_" + hex.EncodeToString(b[:]), nil
 }
 
-// withDatabase returns serverURL naming database name instead of its own.
+// checkPostgresURL refuses a -database-url that is not a postgres:// URL.
+func checkPostgresURL(serverURL string) error {
+	_, err := withDatabase(serverURL, "x")
+	return err
+}
+
+// withDatabase returns serverURL naming database name instead of its own,
+// in the path and in no query parameter (pgx lets dbname= override the
+// path, which would put every core in the server's own database).
 func withDatabase(serverURL, name string) (string, error) {
 	u, err := url.Parse(serverURL)
 	if err != nil {
-		return "", fmt.Errorf("parse -database-url: %w", err)
+		// url.Parse quotes its input, password included.
+		return "", errors.New("-database-url is not a valid URL")
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
 		return "", fmt.Errorf("-database-url: scheme %q, want postgres://", u.Scheme)
 	}
 	u.Path = "/" + name
+	q := u.Query()
+	q.Del("dbname")
+	q.Del("database")
+	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+// scrubURLSecrets returns err with the password of rawURL, in its user
+// info or a password query parameter, replaced: pgx quotes a DSN it cannot
+// parse, query and all.
+func scrubURLSecrets(err error, rawURL string) error {
+	u, perr := url.Parse(rawURL)
+	if perr != nil {
+		return err
+	}
+	var secrets []string
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		secrets = append(secrets, pw, url.QueryEscape(pw), url.PathEscape(pw))
+	}
+	if pw := u.Query().Get("password"); pw != "" {
+		secrets = append(secrets, pw, url.QueryEscape(pw))
+	}
+	msg := err.Error()
+	for _, sec := range secrets {
+		msg = strings.ReplaceAll(msg, sec, "xxxxx")
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
 }
 
 // createDatabase makes a fresh database for one core on the -database-url
@@ -135,15 +175,11 @@ func createDatabase(ctx context.Context, serverURL, flavor string) (string, func
 	exec := func(ctx context.Context, sql string) error {
 		conn, err := pgx.Connect(ctx, serverURL)
 		if err != nil {
-			// pgx's message names the host, never the password.
-			return fmt.Errorf("connect to -database-url: %w", err)
+			return fmt.Errorf("connect to -database-url: %w", scrubURLSecrets(err, serverURL))
 		}
 		defer conn.Close(ctx)
 		_, err = conn.Exec(ctx, sql)
 		return err
-	}
-	if err := exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
 	}
 	drop := func(ctx context.Context) error {
 		// FORCE: a core killed mid-run may leave its connections behind.
@@ -152,13 +188,18 @@ func createDatabase(ctx context.Context, serverURL, flavor string) (string, func
 		}
 		return nil
 	}
+	if err := exec(ctx, "CREATE DATABASE "+name); err != nil {
+		// The server may have made it before the error (a cancelled
+		// context, a lost reply): drop it on a context of its own.
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_ = drop(cleanup)
+		cancel()
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
 	return coreURL, drop, nil
 }
 
-// storageURL is the core's storage.database_url.
-func storageURL(dataDir, postgresURL string) string {
-	if postgresURL != "" {
-		return postgresURL
-	}
+// sqliteURL is the core's storage.database_url on the embedded default.
+func sqliteURL(dataDir string) string {
 	return "sqlite://" + strings.TrimSuffix(dataDir, "/") + "/oneflow.db"
 }
