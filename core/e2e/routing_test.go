@@ -184,7 +184,10 @@ func TestErrorsInOpenAIShape(t *testing.T) {
 			return m
 		}()), 400, "invalid_request", "metadata"},
 		{"safety_identifier too long", with("safety_identifier", strings.Repeat("é", 65)), 400, "invalid_request", "safety_identifier"},
-		{"metadata of numbers", with("metadata", map[string]int{"k": 1}), 400, "invalid_request", ""},
+		{"metadata of numbers", with("metadata", map[string]int{"k": 1}), 400, "invalid_request", "metadata"},
+		{"metadata key too long", with("metadata", map[string]string{strings.Repeat("k", 65): "v"}), 400, "invalid_request", "metadata"},
+		{"fractional logit_bias", with("logit_bias", map[string]float64{"50256": 1.5}), 400, "invalid_request", "logit_bias"},
+		{"fractional max_tokens", with("max_tokens", 10.5), 400, "invalid_request", "max_tokens"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

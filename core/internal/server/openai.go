@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -130,8 +131,13 @@ func bindJSON(c *gin.Context, v any) bool {
 		case errors.As(err, &ute) && ute.Field != "":
 			// The decoder's own message names Go types; say it in the
 			// API's terms.
-			abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_request",
-				fmt.Sprintf("%s must not be a JSON %s", ute.Field, ute.Value), ute.Field)
+			msg := fmt.Sprintf("%s must not be a JSON %s", ute.Field, ute.Value)
+			if strings.HasPrefix(ute.Value, "number") && isInteger(ute.Type) {
+				// A fraction or an out-of-range number for an integer
+				// field: it is a number, just not one that fits.
+				msg = fmt.Sprintf("%s must be an integer in range, not %s", ute.Field, strings.TrimPrefix(ute.Value, "number "))
+			}
+			abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_request", msg, ute.Field)
 		case errors.As(err, &se), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &ute):
 			abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_json", "request body is not valid JSON: "+err.Error(), "")
 		default:
@@ -142,6 +148,22 @@ func bindJSON(c *gin.Context, v any) bool {
 		return false
 	}
 	return true
+}
+
+// isInteger reports whether t is an integer type or a pointer to one.
+func isInteger(t reflect.Type) bool {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }
 
 // outputBound is the output a credit hold assumes: max_tokens when set,

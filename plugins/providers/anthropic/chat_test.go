@@ -85,10 +85,11 @@ func TestChatSendsAnthropicRequest(t *testing.T) {
 				"metadata":{"user_id":"13803d75-b4b5-4c3e-b2a2-6f21399b021b"}}`,
 		},
 		{
-			name: "safety_identifier as the user id; OpenAI-only options left out",
+			name: "safety_identifier over user as the user id; OpenAI-only options left out",
 			req: &provider.ChatRequest{
 				Model:            "claude-3-haiku-20240307",
 				Messages:         []provider.Message{user("Hi")},
+				User:             "legacy-user-id",
 				SafetyIdentifier: "user-hash-1",
 				ReasoningEffort:  "low",
 				Verbosity:        "low",

@@ -207,10 +207,10 @@ func buildMessagesRequest(req *provider.ChatRequest, defaultMax int64, stream bo
 	}
 	// metadata.user_id is Anthropic's opaque end-user id for abuse
 	// detection (anthropic-openapi.json, Metadata), the job of OpenAI's
-	// user and of safety_identifier, which replaces it there. OpenAI-only
-	// options (reasoning_effort, logit_bias, metadata, ...) have no
-	// counterpart here and are left out.
-	if id := cmp.Or(req.User, req.SafetyIdentifier); id != "" {
+	// safety_identifier and of user, which it deprecates for that; the
+	// newer field wins. OpenAI-only options (reasoning_effort, logit_bias,
+	// metadata, ...) have no counterpart here and are left out.
+	if id := cmp.Or(req.SafetyIdentifier, req.User); id != "" {
 		out.Metadata = &metadata{UserID: id}
 	}
 	out.Tools = buildTools(req.Tools)
