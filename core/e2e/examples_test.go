@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -68,5 +70,42 @@ strategy "prefer" {
 	}
 	if err := json.Unmarshal(b, &out); err != nil || out.Model != "echo-1" {
 		t.Fatalf("auto:prefer answered with %q", out.Model)
+	}
+}
+
+// TestOpenAIClientExample runs examples/openai-client, the official Go SDK
+// with only its base URL and key changed, against a running core, as its
+// README tells a newcomer to.
+func TestOpenAIClientExample(t *testing.T) {
+	_, url := newUpstream(t, fakeupstream.Faults{})
+	c := startCore(t, configFor([]string{url}, ""))
+	c.waitReady()
+	cmd := exec.Command(filepath.Join(bin, "openai-client"), "-model", "auto:cost", "Say hello")
+	cmd.Env = append(cleanEnv(), "ONEFLOW_URL="+c.base, "ONEFLOW_API_KEY="+testKey)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("openai-client: %v\n%s", err, out)
+	}
+	// Credits are exact decimals and never zero for a priced model.
+	const credits = `(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?) credits`
+	for _, want := range []string{
+		`(?m)^models: gpt-4o-mini, auto, auto:cost, auto:quality$`,
+		`(?m)^answer: Hello from the fake upstream$`,
+		`(?m)^answered by up0/gpt-4o-mini for ` + credits + `$`,
+		`(?m)^streamed: Hello from the fake upstream$`,
+		`(?m)^stream cost ` + credits + `$`,
+	} {
+		if !regexp.MustCompile(want).Match(out) {
+			t.Errorf("output does not match %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), testKey) {
+		t.Error("the example printed its API key")
+	}
+	// Without its settings it says what to set instead of failing obscurely.
+	cmd = exec.Command(filepath.Join(bin, "openai-client"))
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "set ONEFLOW_URL") {
+		t.Errorf("without settings: %v\n%s", err, out)
 	}
 }

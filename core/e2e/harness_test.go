@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 		// The examples are what newcomers copy: they must work in a core.
 		"oneflow-provider-echo":   "../../examples/custom-provider",
 		"oneflow-strategy-prefer": "../../examples/custom-strategy",
+		"openai-client":           "../../examples/openai-client",
 	}
 	for _, kind := range []string{"providers", "strategies"} {
 		entries, err := os.ReadDir(filepath.Join("../../plugins", kind))
