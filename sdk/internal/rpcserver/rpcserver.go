@@ -3,8 +3,6 @@
 package rpcserver
 
 import (
-	"runtime"
-
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
@@ -12,13 +10,21 @@ import (
 	"github.com/oneflow-ai/oneflow/sdk/internal/tracing"
 )
 
+// StreamWorkers is how many calls in flight run on pooled goroutines. Idle
+// workers cost a parked goroutine each, with the stack it grew.
+const StreamWorkers = 64
+
 // New returns go-plugin's default server (opts carry its TLS settings) with
 // three changes for the hot path:
 //
 //   - A pool of stream workers. By default gRPC starts a goroutine per call,
 //     whose stack then grows by copying on every call (runtime.morestack was
 //     about 7% of a provider plugin's CPU under load); pooled workers keep
-//     their grown stacks.
+//     their grown stacks. The pool is sized for calls in flight, not CPUs:
+//     a handler waits on the vendor for most of its call, and a call that
+//     finds every worker busy gets a fresh goroutine. Sized by GOMAXPROCS,
+//     a plugin pinned to one CPU had one worker, so at 1000 req/s most
+//     calls overflowed and morestack was back at ~7%.
 //   - Fixed flow-control windows (see handshake.WindowSize), which turn off
 //     gRPC's bandwidth-delay-product PINGs. The host sets the same.
 //   - Tracing instrumentation only when the host turned tracing on: with it
@@ -26,7 +32,7 @@ import (
 //     add work to every call.
 func New(opts []grpc.ServerOption, t tracing.Tracing) *grpc.Server {
 	opts = append(opts,
-		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
+		grpc.NumStreamWorkers(StreamWorkers),
 		grpc.InitialWindowSize(handshake.WindowSize),
 		grpc.InitialConnWindowSize(handshake.WindowSize),
 	)
