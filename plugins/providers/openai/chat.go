@@ -214,6 +214,7 @@ func newChatRequest(req *provider.ChatRequest, stream bool) *chatRequest {
 // chatResponse is the part of CreateChatCompletionResponse the plugin
 // reads. Usage is a pointer because compatible servers may leave it out.
 type chatResponse struct {
+	vendorEnvelope
 	ID      string `json:"id"`
 	Model   string `json:"model"`
 	Choices []struct {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"testing"
 
@@ -253,5 +256,22 @@ func TestOrganizationAndProjectHeaders(t *testing.T) {
 	}
 	if o, pr := got.Header.Get("OpenAI-Organization"), got.Header.Get("OpenAI-Project"); o != "org-123" || pr != "proj_456" {
 		t.Errorf("headers = %q, %q", o, pr)
+	}
+}
+
+// BenchmarkDecodeChatResponse is the plugin's own JSON work on every
+// answer: reading and decoding the vendor's body once.
+func BenchmarkDecodeChatResponse(b *testing.B) {
+	body, err := os.ReadFile("testdata/chat_completion.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		resp := &http.Response{Body: io.NopCloser(bytes.NewReader(body))}
+		var cr chatResponse
+		if err := decodeJSON(context.Background(), "x", resp, &cr); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

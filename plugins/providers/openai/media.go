@@ -22,6 +22,7 @@ type embedRequest struct {
 
 // embedResponse is CreateEmbeddingResponse.
 type embedResponse struct {
+	vendorEnvelope
 	Data []struct {
 		Index     int       `json:"index"`
 		Embedding []float32 `json:"embedding"`
@@ -110,6 +111,7 @@ type imageRequest struct {
 
 // imagesResponse is ImagesResponse.
 type imagesResponse struct {
+	vendorEnvelope
 	Data []struct {
 		B64JSON       string `json:"b64_json"`
 		URL           string `json:"url"`

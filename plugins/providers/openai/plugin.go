@@ -176,25 +176,43 @@ func readAll(ctx context.Context, what string, resp *http.Response) ([]byte, err
 	return b, nil
 }
 
-// decodeJSON reads and decodes a successful JSON response into v. Some
-// compatible servers answer 200 with an error object; that becomes an error
-// too.
-func decodeJSON(ctx context.Context, what string, resp *http.Response, v any) error {
+// vendorEnvelope is embedded in every response type decodeJSON fills:
+// some compatible servers answer 200 with an error object, and the field
+// lets one decoding pass catch it.
+type vendorEnvelope struct {
+	Error json.RawMessage `json:"error"`
+}
+
+func (e *vendorEnvelope) vendorError() json.RawMessage { return e.Error }
+
+// enveloped is a response type with a vendorEnvelope embedded.
+type enveloped interface{ vendorError() json.RawMessage }
+
+// decodeJSON reads and decodes a successful JSON response into v, once; an
+// error object in it becomes an error.
+func decodeJSON(ctx context.Context, what string, resp *http.Response, v enveloped) error {
 	b, err := readAll(ctx, what, resp)
 	if err != nil {
 		return err
 	}
-	var env struct {
-		Error json.RawMessage `json:"error"`
-	}
-	if json.Unmarshal(b, &env) == nil && hasValue(env.Error) {
-		ae := parseErrorValue(env.Error)
-		return &provider.Error{Kind: ae.kind(), Message: what + ": " + ae.Message}
-	}
 	if err := json.Unmarshal(b, v); err != nil {
+		// An error object whose other fields clash with v's types still
+		// says more than the decoding error.
+		var env vendorEnvelope
+		if json.Unmarshal(b, &env) == nil && hasValue(env.Error) {
+			return vendorErrorOf(what, env.Error)
+		}
 		return provider.Errorf(provider.KindUnavailable, "%s: decode response: %v", what, err)
 	}
+	if raw := v.vendorError(); hasValue(raw) {
+		return vendorErrorOf(what, raw)
+	}
 	return nil
+}
+
+func vendorErrorOf(what string, raw json.RawMessage) error {
+	ae := parseErrorValue(raw)
+	return &provider.Error{Kind: ae.kind(), Message: what + ": " + ae.Message}
 }
 
 // apiError is the "error" object of OpenAI's ErrorResponse schema
