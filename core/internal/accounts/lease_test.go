@@ -175,19 +175,25 @@ func TestLeasePrefetchesNextSlice(t *testing.T) {
 			t.Fatalf("balance %d before the slice ran low, want one slice held", got)
 		}
 		reserve(sliceCalls * 3 / 4) // leaves less than a quarter: prefetch
+		// The background open writes the ledger first and only then, under
+		// the lease's lock, makes the slice next: wait for the latter.
+		pl := s.leases.get(p.ID)
+		waitingNext := func() *slice {
+			pl.mu.Lock()
+			defer pl.mu.Unlock()
+			return pl.next
+		}
 		deadline := time.Now().Add(10 * time.Second)
-		for balanceNow() != balance-2*sliceCalls*perCall {
+		next := waitingNext()
+		for next == nil {
 			if time.Now().After(deadline) {
-				t.Fatalf("no second slice was opened ahead of need (balance %d)", balanceNow())
+				t.Fatalf("no second slice is waiting as next (balance %d)", balanceNow())
 			}
 			time.Sleep(5 * time.Millisecond)
+			next = waitingNext()
 		}
-		pl := s.leases.get(p.ID)
-		pl.mu.Lock()
-		next := pl.next
-		pl.mu.Unlock()
-		if next == nil {
-			t.Fatal("the prefetched slice is not waiting as next")
+		if got := balanceNow(); got != balance-2*sliceCalls*perCall {
+			t.Fatalf("balance %d with the next slice waiting, want two slices held", got)
 		}
 		for i := sliceCalls*3/4 + 1; i < sliceCalls; i++ {
 			if id := reserve(i).sl.ledgerID; id != first {
