@@ -37,7 +37,14 @@ func TestNetYieldServesReadyConnections(t *testing.T) {
 	}
 	defer server.Close()
 
-	for round := range 20 {
+	// A round is slow when the reader waited through more than ten 200 µs
+	// steps (2 ms), far below the 10 ms poll that a yield starving the
+	// poller waits for (about 50 steps, so every round is slow). A loaded
+	// machine that preempts this process mid-round can make a round slow
+	// too, so a few are allowed.
+	const rounds, stepBudget, slowAllowed = 20, 10, 3
+	var slow []int
+	for range rounds {
 		var served atomic.Bool
 		parked := make(chan struct{})
 		go func() {
@@ -54,13 +61,17 @@ func TestNetYieldServesReadyConnections(t *testing.T) {
 		}
 		steps := 0
 		for !served.Load() {
-			if steps == 3 {
-				t.Fatalf("round %d: a readable connection waited through %d CPU-bound steps", round, steps)
-			}
 			spin(200 * time.Microsecond)
 			y.Yield()
 			steps++
 		}
+		if steps > stepBudget {
+			slow = append(slow, steps)
+		}
+	}
+	if len(slow) > slowAllowed {
+		t.Fatalf("%d of %d rounds left a readable connection waiting for more than %d CPU-bound steps (steps: %v)",
+			len(slow), rounds, stepBudget, slow)
 	}
 }
 
