@@ -183,7 +183,9 @@ func TestStoreContract(t *testing.T) {
 					}
 				}},
 				{"crashed holder's lease expires", func(t *testing.T, a, b Store, advance func(time.Duration)) {
-					lease := 400 * time.Millisecond
+					// Long enough that a stalled Redis round trip between two
+					// calls cannot outlast it.
+					lease := 2 * time.Second
 					crashed, _, err := a.Begin(ctx, "key:1", "idem-l", fpA, lease)
 					if err != nil || crashed == "" {
 						t.Fatalf("first Begin: token=%q err=%v", crashed, err)
@@ -259,14 +261,14 @@ func TestStoreContract(t *testing.T) {
 				}},
 				{"stored response expires after ttl", func(t *testing.T, a, b Store, advance func(time.Duration)) {
 					o := testOpts
-					o.TTL = 400 * time.Millisecond
+					o.TTL = 2 * time.Second // see the lease above
 					up := &upstream{}
 					for range 2 {
 						if _, _, err := Do(ctx, a, "key:1", "idem-t", fpA, o, up.call); err != nil {
 							t.Fatal(err)
 						}
 					}
-					advance(450 * time.Millisecond)
+					advance(o.TTL + 100*time.Millisecond)
 					if _, replayed, err := Do(ctx, b, "key:1", "idem-t", fpB, o, up.call); err != nil || replayed {
 						t.Fatalf("after ttl: replayed=%v err=%v, want a fresh run (no conflict)", replayed, err)
 					}
@@ -278,7 +280,9 @@ func TestStoreContract(t *testing.T) {
 					if _, _, err := a.Begin(ctx, "key:1", "idem-w", fpA, time.Minute); err != nil {
 						t.Fatal(err)
 					}
-					wctx, cancel := context.WithTimeout(ctx, 60*time.Millisecond)
+					// Both bounds leave room for the first Redis round trip:
+					// only a wait after it becomes ErrInProgress.
+					wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 					defer cancel()
 					up := &upstream{}
 					_, _, err := Do(wctx, b, "key:1", "idem-w", fpA, testOpts, up.call)
@@ -286,7 +290,7 @@ func TestStoreContract(t *testing.T) {
 						t.Fatalf("err = %v, want ErrInProgress", err)
 					}
 					o := testOpts
-					o.MaxWait = 30 * time.Millisecond
+					o.MaxWait = 300 * time.Millisecond
 					if _, _, err := Do(ctx, b, "key:1", "idem-w", fpA, o, up.call); !errors.Is(err, ErrInProgress) {
 						t.Fatalf("MaxWait: err = %v, want ErrInProgress", err)
 					}

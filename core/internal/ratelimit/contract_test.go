@@ -87,7 +87,9 @@ func TestLimiterContract(t *testing.T) {
 					}
 				}},
 				{"bucket refills after reset", func(t *testing.T, l Limiter, advance func(time.Duration)) {
-					c := Check{Key: "key:r", Cost: 1, Limit: Limit{Name: "short", Rate: 3, Period: 1200 * time.Millisecond}}
+					// One unit returns every second: a stalled round trip
+					// between the requests must not refill the bucket.
+					c := Check{Key: "key:r", Cost: 1, Limit: Limit{Name: "short", Rate: 3, Period: 3 * time.Second}}
 					var last Result
 					for range 3 {
 						last = mustAllow(t, l, c)
