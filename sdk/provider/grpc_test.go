@@ -441,7 +441,8 @@ func TestDeadlinePropagates(t *testing.T) {
 			observed <- ctx.Err()
 			return nil, ctx.Err()
 		}})
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		// Long enough for the call to reach the plugin on a loaded machine.
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
 		_, err := c.Chat(ctx, &provider.ChatRequest{})
 		if k := provider.KindOf(err); k != provider.KindTimeout {

@@ -98,7 +98,9 @@ func TestClientGoneIsCounted(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, url := start(t, tt.faults)
-			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			// Long enough for the request to reach the handler on a
+			// loaded machine: only then is it counted as cancelled.
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			defer cancel()
 			if _, _, _, err := post(t, ctx, url); err == nil {
 				t.Fatal("a request that should wait returned")

@@ -256,7 +256,8 @@ func TestSlowUpstreamTimesOut(t *testing.T) {
 		defer close(observed)
 		waitForCancel(w, r)
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	// Long enough for the request to reach the vendor on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	_, err := newPlugin(t, srv.URL, nil).Chat(ctx, textRequest(user("Hello")))
 	if k := provider.KindOf(err); k != provider.KindTimeout {

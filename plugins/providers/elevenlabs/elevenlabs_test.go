@@ -337,7 +337,8 @@ func TestSlowUpstreamTimesOut(t *testing.T) {
 		}
 	})
 	p := newPlugin(t, f.URL, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// Long enough for the request to reach the vendor on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := p.Speech(ctx, &provider.SpeechRequest{Input: "Hello"})
@@ -354,17 +355,22 @@ func TestSlowUpstreamTimesOut(t *testing.T) {
 
 func TestCallerCancelsMidStream(t *testing.T) {
 	canceled := make(chan struct{})
+	flushed := make(chan struct{})
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "audio/mpeg")
 		_, _ = w.Write(fakeMP3(1))
 		w.(http.Flusher).Flush()
+		close(flushed)
 		<-r.Context().Done()
 		close(canceled)
 	})
 	p := newPlugin(t, f.URL, map[string]string{"streaming": "true"})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		// Mid-stream: after the vendor sent its first bytes, with a
+		// moment for them to arrive.
+		<-flushed
+		time.Sleep(50 * time.Millisecond)
 		cancel()
 	}()
 	_, err := p.Speech(ctx, &provider.SpeechRequest{Input: "Hello"})

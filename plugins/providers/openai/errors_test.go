@@ -160,12 +160,14 @@ func TestDeadline(t *testing.T) {
 				case <-time.After(10 * time.Second):
 				}
 			})
-			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			// Long enough for the request to reach the vendor on a loaded
+			// machine: only then can the vendor see it cancelled.
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			defer cancel()
 			start := time.Now()
 			asProviderError(t, c.run(ctx, newPlugin(t, fv)), provider.KindTimeout)
 			if d := time.Since(start); d > 3*time.Second {
-				t.Errorf("call took %v after a 100ms deadline", d)
+				t.Errorf("call took %v after a 500ms deadline", d)
 			}
 			waitClosed(t, gone, "request cancellation at the vendor")
 		})

@@ -401,7 +401,8 @@ func TestSlowUpstreamTimesOut(t *testing.T) {
 		}
 	})
 	p := newPlugin(t, f.URL, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// Long enough for the request to reach the vendor on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := p.GenerateImage(ctx, &provider.ImageRequest{Model: "stable-image-core", Prompt: "p"})
