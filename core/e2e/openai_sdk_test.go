@@ -136,6 +136,10 @@ provider "emb" {
 			if ids[undeclared] {
 				t.Errorf("%s is listed but no strategy of that name is declared", undeclared)
 			}
+			var apiErr *openai.Error
+			if _, err := client.Models.Get(ctx, undeclared); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+				t.Errorf("GET /v1/models/%s: %v, want 404", undeclared, err)
+			}
 		}
 		for id := range ids {
 			m, err := client.Models.Get(ctx, id)

@@ -43,6 +43,21 @@ func routingAliases(snap *gateway.Snapshot) []string {
 	return out
 }
 
+// servesAlias reports whether id is a routing alias whose strategy snap
+// declares, under the same reading a chat request gets (gateway.ParseAlias;
+// a bare "auto" names the default strategy).
+func servesAlias(snap *gateway.Snapshot, id string) bool {
+	name, ok := gateway.ParseAlias(id)
+	if !ok {
+		return false
+	}
+	if name == "" {
+		name = snap.DefaultStrategy
+	}
+	_, declared := snap.Strategies[name]
+	return declared
+}
+
 // modelObject is OpenAI's model object, with the modality added.
 type modelObject struct {
 	ID       string `json:"id"`
@@ -94,7 +109,7 @@ func (s *server) model(c *gin.Context) {
 	id := strings.TrimPrefix(c.Param("model"), "/")
 	snap, release := s.o.Backend.Acquire()
 	defer release()
-	if slices.Contains(routingAliases(snap), id) {
+	if servesAlias(snap, id) {
 		c.JSON(http.StatusOK, aliasObject(id))
 		return
 	}

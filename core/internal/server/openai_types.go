@@ -39,7 +39,7 @@ type chatRequest struct {
 	ParallelToolCalls *bool           `json:"parallel_tool_calls,omitempty"`
 	ResponseFormat    json.RawMessage `json:"response_format,omitempty"`
 
-	// Options OpenAI-style vendors take as they are (see openaiOptions).
+	// Options OpenAI-style vendors take as they are (see validateOptions).
 	ReasoningEffort  string            `json:"reasoning_effort,omitempty"`
 	Verbosity        string            `json:"verbosity,omitempty"`
 	LogitBias        map[string]int64  `json:"logit_bias,omitempty"`

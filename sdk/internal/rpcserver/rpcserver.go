@@ -10,9 +10,9 @@ import (
 	"github.com/oneflow-ai/oneflow/sdk/internal/tracing"
 )
 
-// StreamWorkers is how many calls in flight run on pooled goroutines. Idle
+// streamWorkers is how many calls in flight run on pooled goroutines. Idle
 // workers cost a parked goroutine each, with the stack it grew.
-const StreamWorkers = 64
+const streamWorkers = 64
 
 // New returns go-plugin's default server (opts carry its TLS settings) with
 // three changes for the hot path:
@@ -32,7 +32,7 @@ const StreamWorkers = 64
 //     add work to every call.
 func New(opts []grpc.ServerOption, t tracing.Tracing) *grpc.Server {
 	opts = append(opts,
-		grpc.NumStreamWorkers(StreamWorkers),
+		grpc.NumStreamWorkers(streamWorkers),
 		grpc.InitialWindowSize(handshake.WindowSize),
 		grpc.InitialConnWindowSize(handshake.WindowSize),
 	)
