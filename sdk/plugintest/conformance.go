@@ -48,7 +48,8 @@ type ProviderCase struct {
 //
 //   - Describe reports a name, a version and at least one model with an ID
 //     and a modality, and advertises no capability p does not implement;
-//   - Chat (if p is a Chatter) returns non-empty content and usage;
+//   - Chat (if p is a Chatter) returns non-empty content and usage whose
+//     prompt-cache counts are parts of its input tokens;
 //   - ChatStream (if p is a ChatStreamer) sends at least one chunk,
 //     exactly one chunk carries Usage and it is the last, and the deltas
 //     and usage match Chat's when the case asks for it;
@@ -213,8 +214,14 @@ func checkUsage(t testing.TB, u provider.Usage) {
 	if u.InputTokens <= 0 || u.OutputTokens <= 0 {
 		t.Errorf("usage %+v, want positive InputTokens and OutputTokens", u)
 	}
-	if u.Characters < 0 || u.Images < 0 {
+	if u.Characters < 0 || u.Images < 0 || u.CachedInputTokens < 0 || u.CacheWriteTokens < 0 {
 		t.Errorf("negative usage %+v", u)
+	}
+	// The cache counts are parts of InputTokens. A plugin that adds them
+	// on top instead (Anthropic reports them that way) is billed at the
+	// full input price for everything, so the mistake costs its users.
+	if u.CachedInputTokens > u.InputTokens-u.CacheWriteTokens {
+		t.Errorf("usage %+v: CachedInputTokens + CacheWriteTokens exceed InputTokens; they must be parts of it", u)
 	}
 }
 

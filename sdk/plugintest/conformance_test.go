@@ -169,6 +169,7 @@ type (
 	noUsage        struct{ words }
 	otherContent   struct{ words }
 	otherUsage     struct{ words }
+	cacheOnTop     struct{ words }
 	failingStream  struct{ words }
 	ignoresCancel  struct{ words }
 )
@@ -228,6 +229,14 @@ func (o *otherUsage) ChatStream(ctx context.Context, req *provider.ChatRequest, 
 	return send(&provider.ChatChunk{Usage: &u})
 }
 
+// Chat reports Anthropic's cache reads on top of the input tokens
+// instead of as a part of them.
+func (c *cacheOnTop) Chat(_ context.Context, req *provider.ChatRequest) (*provider.ChatResponse, error) {
+	out, u := c.answer(req)
+	u.CachedInputTokens = u.InputTokens + 1
+	return &provider.ChatResponse{Content: out, FinishReason: provider.FinishStop, Usage: u}, nil
+}
+
 func (*failingStream) ChatStream(context.Context, *provider.ChatRequest, func(*provider.ChatChunk) error) error {
 	return provider.Errorf(provider.KindUnavailable, "vendor down")
 }
@@ -266,6 +275,7 @@ func TestCheckProviderFails(t *testing.T) {
 		{"no usage", &noUsage{}, goodCase(), []string{"chunks [] of 1 carry Usage"}},
 		{"stream content differs", &otherContent{}, goodCase(), []string{"deltas join to"}},
 		{"stream usage differs", &otherUsage{}, goodCase(), []string{"Chat reported"}},
+		{"cache counts on top of input", &cacheOnTop{}, goodCase(), []string{"exceed InputTokens"}},
 		{"stream fails", &failingStream{}, goodCase(), []string{"ChatStream: call failed: unavailable: vendor down"}},
 		{"ignores cancellation", &ignoresCancel{}, quickCancel, []string{"ChatStreamCancel: the plugin's ChatStream still runs"}},
 		{"no request", &words{}, noRequest, []string{"ProviderCase.Request is nil"}},

@@ -147,21 +147,25 @@ func rawJSON(s string) json.RawMessage {
 
 func toPBUsage(u Usage) *pb.Usage {
 	return &pb.Usage{
-		InputTokens:  u.InputTokens,
-		OutputTokens: u.OutputTokens,
-		Characters:   u.Characters,
-		Images:       u.Images,
-		Estimated:    u.Estimated,
+		InputTokens:       u.InputTokens,
+		CachedInputTokens: u.CachedInputTokens,
+		CacheWriteTokens:  u.CacheWriteTokens,
+		OutputTokens:      u.OutputTokens,
+		Characters:        u.Characters,
+		Images:            u.Images,
+		Estimated:         u.Estimated,
 	}
 }
 
 func fromPBUsage(u *pb.Usage) Usage {
 	return Usage{
-		InputTokens:  u.GetInputTokens(),
-		OutputTokens: u.GetOutputTokens(),
-		Characters:   u.GetCharacters(),
-		Images:       u.GetImages(),
-		Estimated:    u.GetEstimated(),
+		InputTokens:       u.GetInputTokens(),
+		CachedInputTokens: u.GetCachedInputTokens(),
+		CacheWriteTokens:  u.GetCacheWriteTokens(),
+		OutputTokens:      u.GetOutputTokens(),
+		Characters:        u.GetCharacters(),
+		Images:            u.GetImages(),
+		Estimated:         u.GetEstimated(),
 	}
 }
 

@@ -129,7 +129,7 @@ func TestErrorKindsRoundTrip(t *testing.T) {
 			Message:    "vendor said no: " + k.String(),
 			RetryAfter: 1500 * time.Millisecond,
 			Status:     400 + int(k),
-			Partial:    &provider.Usage{InputTokens: 11, OutputTokens: 7, Characters: 3, Images: 1, Estimated: true},
+			Partial:    &provider.Usage{InputTokens: 11, CachedInputTokens: 6, CacheWriteTokens: 2, OutputTokens: 7, Characters: 3, Images: 1, Estimated: true},
 		}
 		t.Run(k.String(), func(t *testing.T) {
 			tests := []struct {
@@ -541,7 +541,7 @@ func fullChatRequest() *provider.ChatRequest {
 }
 
 func fullUsage() provider.Usage {
-	return provider.Usage{InputTokens: 12, OutputTokens: 34, Characters: 56, Images: 2, Estimated: true}
+	return provider.Usage{InputTokens: 12, CachedInputTokens: 5, CacheWriteTokens: 4, OutputTokens: 34, Characters: 56, Images: 2, Estimated: true}
 }
 
 func TestRequestsSurviveConversion(t *testing.T) {

@@ -273,8 +273,23 @@ const (
 
 // Usage is what the vendor measured for one call.
 type Usage struct {
-	InputTokens  int64
-	OutputTokens int64
+	// InputTokens is the whole prompt the vendor processed, including the
+	// tokens it served from or wrote to its prompt cache.
+	InputTokens int64
+	// CachedInputTokens is how many of InputTokens the vendor served from
+	// its prompt cache (OpenAI's prompt_tokens_details.cached_tokens,
+	// Anthropic's cache_read_input_tokens); vendors bill them below the
+	// input price.
+	CachedInputTokens int64
+	// CacheWriteTokens is how many of InputTokens the vendor wrote to its
+	// prompt cache (Anthropic's cache_creation_input_tokens); some vendors
+	// bill them above the input price.
+	//
+	// Both cache counts are parts of InputTokens, never additions to it:
+	// CachedInputTokens + CacheWriteTokens <= InputTokens. A plugin that
+	// leaves them zero has all of InputTokens billed at the input price.
+	CacheWriteTokens int64
+	OutputTokens     int64
 	// Characters is set by speech providers billed per character.
 	Characters int64
 	// Images is set by image providers billed per image.

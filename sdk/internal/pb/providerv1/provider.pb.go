@@ -1029,15 +1029,30 @@ func (x *ChatRequest) GetPromptCacheKey() string {
 	return ""
 }
 
+// Usage is what the vendor measured for one call.
+//
+// input_tokens is always the whole prompt the vendor processed. The two
+// prompt-cache fields say how many of those tokens were billed differently;
+// they are parts of input_tokens, never additions to it, so that a plugin
+// that leaves them zero (every plugin written before they existed) is
+// billed exactly as before: every input token at the full input price.
 type Usage struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	InputTokens   int64                  `protobuf:"varint,1,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
-	OutputTokens  int64                  `protobuf:"varint,2,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
-	Characters    int64                  `protobuf:"varint,3,opt,name=characters,proto3" json:"characters,omitempty"`
-	Images        int64                  `protobuf:"varint,4,opt,name=images,proto3" json:"images,omitempty"`
-	Estimated     bool                   `protobuf:"varint,5,opt,name=estimated,proto3" json:"estimated,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	InputTokens  int64                  `protobuf:"varint,1,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
+	OutputTokens int64                  `protobuf:"varint,2,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
+	Characters   int64                  `protobuf:"varint,3,opt,name=characters,proto3" json:"characters,omitempty"`
+	Images       int64                  `protobuf:"varint,4,opt,name=images,proto3" json:"images,omitempty"`
+	Estimated    bool                   `protobuf:"varint,5,opt,name=estimated,proto3" json:"estimated,omitempty"`
+	// Input tokens the vendor served from its prompt cache (OpenAI's
+	// prompt_tokens_details.cached_tokens, Anthropic's
+	// cache_read_input_tokens): a subset of input_tokens.
+	CachedInputTokens int64 `protobuf:"varint,6,opt,name=cached_input_tokens,json=cachedInputTokens,proto3" json:"cached_input_tokens,omitempty"`
+	// Input tokens the vendor wrote to its prompt cache (Anthropic's
+	// cache_creation_input_tokens): a subset of input_tokens, disjoint from
+	// cached_input_tokens.
+	CacheWriteTokens int64 `protobuf:"varint,7,opt,name=cache_write_tokens,json=cacheWriteTokens,proto3" json:"cache_write_tokens,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Usage) Reset() {
@@ -1103,6 +1118,20 @@ func (x *Usage) GetEstimated() bool {
 		return x.Estimated
 	}
 	return false
+}
+
+func (x *Usage) GetCachedInputTokens() int64 {
+	if x != nil {
+		return x.CachedInputTokens
+	}
+	return 0
+}
+
+func (x *Usage) GetCacheWriteTokens() int64 {
+	if x != nil {
+		return x.CacheWriteTokens
+	}
+	return 0
 }
 
 type ChatResponse struct {
@@ -1983,7 +2012,7 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"\x11_presence_penaltyB\x14\n" +
 	"\x12_frequency_penaltyB\x16\n" +
 	"\x14_parallel_tool_callsB\b\n" +
-	"\x06_store\"\xa5\x01\n" +
+	"\x06_store\"\x83\x02\n" +
 	"\x05Usage\x12!\n" +
 	"\finput_tokens\x18\x01 \x01(\x03R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x02 \x01(\x03R\foutputTokens\x12\x1e\n" +
@@ -1991,7 +2020,9 @@ const file_oneflow_provider_v1_provider_proto_rawDesc = "" +
 	"characters\x18\x03 \x01(\x03R\n" +
 	"characters\x12\x16\n" +
 	"\x06images\x18\x04 \x01(\x03R\x06images\x12\x1c\n" +
-	"\testimated\x18\x05 \x01(\bR\testimated\"\xe3\x01\n" +
+	"\testimated\x18\x05 \x01(\bR\testimated\x12.\n" +
+	"\x13cached_input_tokens\x18\x06 \x01(\x03R\x11cachedInputTokens\x12,\n" +
+	"\x12cache_write_tokens\x18\a \x01(\x03R\x10cacheWriteTokens\"\xe3\x01\n" +
 	"\fChatResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x18\n" +
