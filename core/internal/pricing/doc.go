@@ -8,6 +8,23 @@
 // micro-credits and credits = USD × creditsPerUSD (100 unless configured).
 // No float ever holds money in this package.
 //
+// # Prompt cache
+//
+// A vendor that serves part of a prompt from its prompt cache bills those
+// tokens at its own rate, and one that writes a prompt to the cache may
+// bill that at another. [Usage].InputTokens is the whole prompt, and
+// CachedInputTokens and CacheWriteTokens are parts of it, so the input
+// cost is
+//
+//	(input − cached − writes) × input price
+//	  + cached × cached-input price + writes × cache-write price
+//
+// A model without a cached-input or cache-write price bills those tokens at
+// its input price, which makes the formula the plain input × input price.
+// Counts that cannot be parts of the input are ignored (see [Compute]).
+// Before a call nobody knows how the prompt will split, so a credit hold
+// prices it at the dearest of the three rates ([Table.MaxCost]).
+//
 // # Rounding
 //
 // A cost is computed as one exact integer in pico-USD (10⁻¹² USD, the

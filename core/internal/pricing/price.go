@@ -54,6 +54,16 @@ type Price struct {
 	// InputPerMTok and OutputPerMTok are micro-USD per million tokens.
 	InputPerMTok  int64
 	OutputPerMTok int64
+	// CachedInputPerMTok is micro-USD per million input tokens the vendor
+	// served from its prompt cache, and CacheWritePerMTok per million it
+	// wrote to it. Each applies only when its Has flag is set: the zero
+	// Price bills cache reads and writes at InputPerMTok, which is what
+	// the vendor charges when it has no separate cache price, and what a
+	// Price built before these fields existed meant.
+	CachedInputPerMTok  int64
+	HasCachedInputPrice bool
+	CacheWritePerMTok   int64
+	HasCacheWritePrice  bool
 	// Image maps "SIZE/QUALITY", "SIZE" or "*" to micro-USD per image.
 	Image map[string]int64
 	// PerKChar is micro-USD per thousand characters.
@@ -69,12 +79,18 @@ type Price struct {
 // Usage is what one request consumed, as measured by the vendor or
 // estimated by the core.
 type Usage struct {
-	InputTokens  int64
-	OutputTokens int64
-	Characters   int64
-	Images       int64
-	ImageSize    string
-	ImageQuality string
+	// InputTokens is the whole prompt. CachedInputTokens (read from the
+	// vendor's prompt cache) and CacheWriteTokens (written to it) are parts
+	// of it, priced at the model's cache prices; the rest is priced at the
+	// input price.
+	InputTokens       int64
+	CachedInputTokens int64
+	CacheWriteTokens  int64
+	OutputTokens      int64
+	Characters        int64
+	Images            int64
+	ImageSize         string
+	ImageQuality      string
 }
 
 // Cost is the price of one Usage.
@@ -91,6 +107,9 @@ type Cost struct {
 	Unpriced bool
 	// PriceVersion is the Version of the price used.
 	PriceVersion string
+	// CacheIgnored is true when the usage's prompt-cache counts did not
+	// fit in its input tokens and were ignored (see [Compute]).
+	CacheIgnored bool
 }
 
 type tableKey struct{ provider, model string }
@@ -146,12 +165,30 @@ func (t *Table) Lookup(provider, model string) (Price, bool) {
 // [*UnpricedError] unless the table allows unpriced models, in which case
 // the cost is zero with Unpriced set.
 func (t *Table) Cost(provider, model string, u Usage) (Cost, error) {
+	return t.cost(provider, model, u, false)
+}
+
+// MaxCost is the most u can cost on provider/model whichever of its input
+// tokens the vendor turns out to read from or write to its prompt cache:
+// u's cache counts are ignored and every input token is priced at
+// [Price.MaxInputPerMTok]. Credit holds are sized with it, so that a
+// prompt written to the cache at more than the input price cannot cost
+// more than was reserved. Unpriced models behave as in [Table.Cost].
+func (t *Table) MaxCost(provider, model string, u Usage) (Cost, error) {
+	return t.cost(provider, model, u, true)
+}
+
+func (t *Table) cost(provider, model string, u Usage, worst bool) (Cost, error) {
 	p, ok := t.prices[tableKey{provider, model}]
 	if !ok || !p.Priced {
 		if t.allowUnpriced {
 			return Cost{Unpriced: true, Exact: true}, nil
 		}
 		return Cost{}, &UnpricedError{Provider: provider, Model: model}
+	}
+	if worst {
+		p.InputPerMTok = p.MaxInputPerMTok()
+		u.CachedInputTokens, u.CacheWriteTokens = 0, 0
 	}
 	c, err := Compute(p, u, t.creditsPerUSD)
 	if err != nil {
@@ -162,23 +199,42 @@ func (t *Table) Cost(provider, model string, u Usage) (Cost, error) {
 
 // Compute prices u at p with the given exchange rate, ignoring p.Priced.
 // It is the pure arithmetic behind [Table.Cost]; see the package doc for
-// the rounding rule. creditsPerUSD must be positive.
+// the prompt-cache formula and the rounding rule. creditsPerUSD must be
+// positive. Cache counts that cannot be parts of u.InputTokens (negative,
+// or more than it together) are ignored, the whole input is priced at the
+// input price, and Cost.CacheIgnored says so.
 func Compute(p Price, u Usage, creditsPerUSD int64) (Cost, error) {
 	if creditsPerUSD <= 0 {
 		return Cost{}, fmt.Errorf("compute cost with %d credits per USD: %w", creditsPerUSD, ErrNegative)
 	}
-	if p.InputPerMTok < 0 || p.OutputPerMTok < 0 || p.PerKChar < 0 {
+	if p.InputPerMTok < 0 || p.OutputPerMTok < 0 || p.PerKChar < 0 || p.CachedInputPerMTok < 0 || p.CacheWritePerMTok < 0 {
 		return Cost{}, fmt.Errorf("compute cost: %w: price", ErrNegative)
 	}
 	if u.InputTokens < 0 || u.OutputTokens < 0 || u.Characters < 0 || u.Images < 0 {
 		return Cost{}, fmt.Errorf("compute cost: %w: usage", ErrNegative)
 	}
+	cached, writes := u.CachedInputTokens, u.CacheWriteTokens
+	ignored := false
+	// The cache counts come from a plugin, which the core does not trust.
+	// Counts that cannot be parts of the input (negative, or more than it)
+	// are ignored and the whole input is billed at the input price: the
+	// figure every plugin reports and old plugins were billed by. Rejecting
+	// the usage instead would charge nothing at all, and clamping would
+	// have to guess which of the two counts is wrong.
+	if cached < 0 || writes < 0 || cached > u.InputTokens || writes > u.InputTokens-cached {
+		cached, writes, ignored = 0, 0, true
+	}
+	fresh := u.InputTokens - cached - writes
 
 	// Every term is in pico-USD: tokens × (micro-USD per 10⁶ tokens) is
 	// already pico-USD; characters × (micro-USD per 10³ chars) needs × 10³;
 	// images × micro-USD needs × 10⁶.
-	pico := mul64(uint64(u.InputTokens), uint64(p.InputPerMTok))
+	pico := mul64(uint64(fresh), uint64(p.InputPerMTok))
 	var over, o bool
+	pico, o = pico.add(mul64(uint64(cached), uint64(p.cachedInputPrice())))
+	over = over || o
+	pico, o = pico.add(mul64(uint64(writes), uint64(p.cacheWritePrice())))
+	over = over || o
 	pico, o = pico.add(mul64(uint64(u.OutputTokens), uint64(p.OutputPerMTok)))
 	over = over || o
 	chars, o := mul64(uint64(u.Characters), uint64(p.PerKChar)).mul(1000)
@@ -212,7 +268,31 @@ func Compute(p Price, u Usage, creditsPerUSD int64) (Cost, error) {
 	if !ok1 || !ok2 {
 		return Cost{}, fmt.Errorf("compute cost: %w", ErrOverflow)
 	}
-	return Cost{MicroCredits: mc, MicroUSD: usd, Exact: exact, PriceVersion: p.Version}, nil
+	return Cost{MicroCredits: mc, MicroUSD: usd, Exact: exact, PriceVersion: p.Version, CacheIgnored: ignored}, nil
+}
+
+// cachedInputPrice is what a token read from the prompt cache costs.
+func (p Price) cachedInputPrice() int64 {
+	if p.HasCachedInputPrice {
+		return p.CachedInputPerMTok
+	}
+	return p.InputPerMTok
+}
+
+// cacheWritePrice is what a token written to the prompt cache costs.
+func (p Price) cacheWritePrice() int64 {
+	if p.HasCacheWritePrice {
+		return p.CacheWritePerMTok
+	}
+	return p.InputPerMTok
+}
+
+// MaxInputPerMTok is the dearest rate an input token can be billed at:
+// before a call nobody knows which of its prompt tokens the vendor will
+// read from or write to its cache, and a cache write may cost more than
+// plain input.
+func (p Price) MaxInputPerMTok() int64 {
+	return max(p.InputPerMTok, p.cachedInputPrice(), p.cacheWritePrice())
 }
 
 // imagePrice finds the per-image price for u's size and quality: the most

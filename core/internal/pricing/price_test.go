@@ -29,6 +29,15 @@ func testTable(t *testing.T, allowUnpriced bool) *Table {
 	tb.Set("local", "llama3.1:8b", Price{Priced: true})                                    // free on purpose
 	tb.Set("openai", "gpt-unpriced", Price{})
 	tb.Set("custom", "tiny", Price{InputPerMTok: 1, Priced: true})
+	// Prompt-cache prices as OpenAI and Anthropic publish them: cached
+	// input at half the input price for gpt-4o; cache reads at 0.1× and
+	// 5-minute cache writes at 1.25× the input price for Claude 3.5 Sonnet.
+	tb.Set("openai", "gpt-4o-cached", Price{InputPerMTok: 2_500_000, OutputPerMTok: 10_000_000,
+		CachedInputPerMTok: 1_250_000, HasCachedInputPrice: true, Priced: true})
+	tb.Set("anthropic", "claude-3-5-sonnet", Price{InputPerMTok: 3_000_000, OutputPerMTok: 15_000_000,
+		CachedInputPerMTok: 300_000, HasCachedInputPrice: true, CacheWritePerMTok: 3_750_000, HasCacheWritePrice: true, Priced: true})
+	// A cache that costs nothing to read is a price, not a missing one.
+	tb.Set("custom", "free-cache", Price{InputPerMTok: 1_000_000, HasCachedInputPrice: true, Priced: true})
 	return tb
 }
 
@@ -102,6 +111,29 @@ func TestCost(t *testing.T) {
 		// 10000 pico-USD × 100 / 1e6 = exactly 1 micro-credit.
 		{"exact smallest", "custom", "tiny", Usage{InputTokens: 10_000}, 1, 1, true},
 		{"image count zero ignores size", "openai", "dall-e-3", Usage{ImageSize: "1x1"}, 0, 0, true},
+
+		// Prompt cache. 2000 input of which 1500 cached: 500×2.5e6 +
+		// 1500×1.25e6 + 100×10e6 = 4.125e9 pico-USD = 0.4125 credits.
+		{"gpt-4o cached input", "openai", "gpt-4o-cached", Usage{InputTokens: 2000, CachedInputTokens: 1500, OutputTokens: 100}, 412_500, 4_125, true},
+		// Without a cached price the same usage costs what it always did:
+		// 2000×2.5e6 + 100×10e6 = 6e9 pico-USD = 0.6 credits.
+		{"cached input without a cached price", "openai", "gpt-4o", Usage{InputTokens: 2000, CachedInputTokens: 1500, OutputTokens: 100}, 600_000, 6_000, true},
+		// A model with no cached price bills a cache write at the input
+		// price too.
+		{"cache write without a write price", "openai", "gpt-4o-cached", Usage{InputTokens: 2000, CacheWriteTokens: 2000}, 500_000, 5_000, true},
+		// Anthropic reports 2095 uncached + 2051 written + 2051 read (the
+		// Usage example of its API): 2095×3e6 + 2051×3.75e6 + 2051×0.3e6 +
+		// 503×15e6 = 22_136_550_000 pico-USD = 2.213655 credits, and
+		// 22136.55 micro-USD rounded up to 22137. At the input price
+		// throughout it would have been 2.6136 credits.
+		{"anthropic cache reads and writes", "anthropic", "claude-3-5-sonnet",
+			Usage{InputTokens: 2095 + 2051 + 2051, CachedInputTokens: 2051, CacheWriteTokens: 2051, OutputTokens: 503}, 2_213_655, 22_137, true},
+		// Everything read from the cache, nothing fresh: 1M × $0.30 = 30 credits.
+		{"all input cached", "anthropic", "claude-3-5-sonnet", Usage{InputTokens: 1_000_000, CachedInputTokens: 1_000_000}, 30_000_000, 300_000, true},
+		// Everything written: 1M × $3.75 = 375 credits.
+		{"all input written", "anthropic", "claude-3-5-sonnet", Usage{InputTokens: 1_000_000, CacheWriteTokens: 1_000_000}, 375_000_000, 3_750_000, true},
+		{"free cache reads", "custom", "free-cache", Usage{InputTokens: 10, CachedInputTokens: 10}, 0, 0, true},
+		{"cache counts on an unpriced-cache free model", "local", "llama3.1:8b", Usage{InputTokens: 9, CachedInputTokens: 9}, 0, 0, true},
 	}
 	tb := testTable(t, false)
 	for _, tt := range tests {
@@ -110,7 +142,7 @@ func TestCost(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Cost: %v", err)
 			}
-			if c.MicroCredits != tt.wantMC || c.MicroUSD != tt.wantUSD || c.Exact != tt.wantExact || c.Unpriced {
+			if c.MicroCredits != tt.wantMC || c.MicroUSD != tt.wantUSD || c.Exact != tt.wantExact || c.Unpriced || c.CacheIgnored {
 				t.Errorf("Cost = %+v, want MicroCredits %d MicroUSD %d Exact %v", c, tt.wantMC, tt.wantUSD, tt.wantExact)
 			}
 		})
@@ -135,8 +167,14 @@ func TestCostErrors(t *testing.T) {
 		{"negative tokens", "openai", "gpt-4", Usage{InputTokens: -1}, ErrNegative, nil},
 		{"negative images", "openai", "dall-e-3", Usage{Images: -1}, ErrNegative, nil},
 		{"negative chars", "openai", "tts-1", Usage{Characters: -5}, ErrNegative, nil},
+		{"negative cached price", "custom", "negative-cached", Usage{InputTokens: 1}, ErrNegative, []string{"price"}},
+		{"negative write price", "custom", "negative-write", Usage{InputTokens: 1}, ErrNegative, []string{"price"}},
 	}
 	tb := testTable(t, false)
+	// A negative cache price is refused even when it is not used: config
+	// validation never lets one through, so it is a bug to report.
+	tb.Set("custom", "negative-cached", Price{InputPerMTok: 1, CachedInputPerMTok: -1, HasCachedInputPrice: true, Priced: true})
+	tb.Set("custom", "negative-write", Price{InputPerMTok: 1, CacheWritePerMTok: -1, HasCacheWritePrice: true, Priced: true})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := tb.Cost(tt.provider, tt.model, tt.usage)
@@ -149,6 +187,81 @@ func TestCostErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInconsistentCacheCounts: a plugin's cache counts that cannot be
+// parts of its input tokens are ignored, and the input is billed in full.
+func TestInconsistentCacheCounts(t *testing.T) {
+	// 1000 input and 10 output at $3 / $15: 3e9 + 1.5e8 pico-USD = 0.315 credits.
+	const full = 315_000
+	tests := []struct {
+		name string
+		u    Usage
+	}{
+		{"reads exceed input", Usage{InputTokens: 1000, CachedInputTokens: 1001, OutputTokens: 10}},
+		{"writes exceed input", Usage{InputTokens: 1000, CacheWriteTokens: 5000, OutputTokens: 10}},
+		{"reads and writes exceed input together", Usage{InputTokens: 1000, CachedInputTokens: 600, CacheWriteTokens: 401, OutputTokens: 10}},
+		{"negative reads", Usage{InputTokens: 1000, CachedInputTokens: -1, OutputTokens: 10}},
+		{"negative writes", Usage{InputTokens: 1000, CacheWriteTokens: -500, OutputTokens: 10}},
+		// The sum would overflow int64 if it were added up.
+		{"huge counts", Usage{InputTokens: 1000, CachedInputTokens: math.MaxInt64, CacheWriteTokens: math.MaxInt64, OutputTokens: 10}},
+	}
+	tb := testTable(t, false)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := tb.Cost("anthropic", "claude-3-5-sonnet", tt.u)
+			if err != nil {
+				t.Fatalf("Cost: %v", err)
+			}
+			if c.MicroCredits != full || !c.CacheIgnored {
+				t.Errorf("Cost = %+v, want %d micro-credits with CacheIgnored", c, full)
+			}
+		})
+	}
+	// The boundary is consistent: every input token read or written.
+	c, err := tb.Cost("anthropic", "claude-3-5-sonnet", Usage{InputTokens: 1000, CachedInputTokens: 600, CacheWriteTokens: 400})
+	if err != nil || c.CacheIgnored {
+		t.Errorf("Cost of a full split = %+v, %v; want it used", c, err)
+	}
+}
+
+// TestMaxCost: a hold prices every prompt token at the model's dearest
+// input rate.
+func TestMaxCost(t *testing.T) {
+	tests := []struct {
+		name            string
+		provider, model string
+		usage           Usage
+		wantMC          int64
+	}{
+		// Cache writes at $3.75 are the dearest: 1000×3.75e6 + 100×15e6 =
+		// 5.25e9 pico-USD = 0.525 credits.
+		{"write price above input", "anthropic", "claude-3-5-sonnet", Usage{InputTokens: 1000, OutputTokens: 100}, 525_000},
+		// Cache counts in the bound are ignored: it is a worst case.
+		{"cache counts ignored", "anthropic", "claude-3-5-sonnet", Usage{InputTokens: 1000, CachedInputTokens: 1000, OutputTokens: 100}, 525_000},
+		// A cheaper cached price does not lower the bound: 1000×2.5e6 =
+		// 2.5e9 pico-USD = 0.25 credits.
+		{"cached price below input", "openai", "gpt-4o-cached", Usage{InputTokens: 1000}, 250_000},
+		{"no cache prices", "openai", "gpt-4", Usage{InputTokens: 1500, OutputTokens: 500}, 7_500_000},
+	}
+	tb := testTable(t, false)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := tb.MaxCost(tt.provider, tt.model, tt.usage)
+			if err != nil {
+				t.Fatalf("MaxCost: %v", err)
+			}
+			if c.MicroCredits != tt.wantMC {
+				t.Errorf("MaxCost = %+v, want %d micro-credits", c, tt.wantMC)
+			}
+		})
+	}
+	if _, err := tb.MaxCost("openai", "gpt-5", Usage{InputTokens: 1}); !errors.Is(err, ErrUnpriced) {
+		t.Errorf("MaxCost of an unknown model: err = %v, want ErrUnpriced", err)
+	}
+	if c, err := testTable(t, true).MaxCost("openai", "gpt-5", Usage{InputTokens: 1}); err != nil || !c.Unpriced {
+		t.Errorf("MaxCost with allow_unpriced = %+v, %v; want unpriced", c, err)
 	}
 }
 
@@ -193,6 +306,9 @@ func TestOverflow(t *testing.T) {
 			Usage{InputTokens: math.MaxInt64, OutputTokens: math.MaxInt64}},
 		{"128-bit chars", Price{PerKChar: math.MaxInt64}, Usage{Characters: math.MaxInt64}},
 		{"128-bit images", Price{Image: map[string]int64{"*": math.MaxInt64}}, Usage{Images: math.MaxInt64}},
+		{"128-bit cache terms", Price{InputPerMTok: math.MaxInt64, CachedInputPerMTok: math.MaxInt64, HasCachedInputPrice: true,
+			CacheWritePerMTok: math.MaxInt64, HasCacheWritePrice: true},
+			Usage{InputTokens: math.MaxInt64, CachedInputTokens: math.MaxInt64 / 2, CacheWriteTokens: math.MaxInt64 / 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,21 +14,38 @@ import (
 // that are not multiples of anything in particular.
 func genPrice(t *rapid.T) Price {
 	return Price{
-		InputPerMTok:  rapid.Int64Range(0, 1_000_000_000).Draw(t, "in_price"),
-		OutputPerMTok: rapid.Int64Range(0, 1_000_000_000).Draw(t, "out_price"),
-		PerKChar:      rapid.Int64Range(0, 10_000_000).Draw(t, "kchar_price"),
-		Image:         map[string]int64{"*": rapid.Int64Range(0, 1_000_000_000).Draw(t, "image_price")},
-		Priced:        true,
+		InputPerMTok:        rapid.Int64Range(0, 1_000_000_000).Draw(t, "in_price"),
+		OutputPerMTok:       rapid.Int64Range(0, 1_000_000_000).Draw(t, "out_price"),
+		CachedInputPerMTok:  rapid.Int64Range(0, 1_000_000_000).Draw(t, "cached_price"),
+		HasCachedInputPrice: rapid.Bool().Draw(t, "has_cached_price"),
+		CacheWritePerMTok:   rapid.Int64Range(0, 1_000_000_000).Draw(t, "write_price"),
+		HasCacheWritePrice:  rapid.Bool().Draw(t, "has_write_price"),
+		PerKChar:            rapid.Int64Range(0, 10_000_000).Draw(t, "kchar_price"),
+		Image:               map[string]int64{"*": rapid.Int64Range(0, 1_000_000_000).Draw(t, "image_price")},
+		Priced:              true,
 	}
 }
 
+// genUsage draws a consistent usage: its cache reads and writes are parts
+// of its input tokens.
 func genUsage(t *rapid.T, label string) Usage {
+	in := rapid.Int64Range(0, 1e12).Draw(t, label+"_in")
+	cached := rapid.Int64Range(0, in).Draw(t, label+"_cached")
 	return Usage{
-		InputTokens:  rapid.Int64Range(0, 1e12).Draw(t, label+"_in"),
-		OutputTokens: rapid.Int64Range(0, 1e12).Draw(t, label+"_out"),
-		Characters:   rapid.Int64Range(0, 1e9).Draw(t, label+"_chars"),
-		Images:       rapid.Int64Range(0, 1e6).Draw(t, label+"_images"),
+		InputTokens:       in,
+		CachedInputTokens: cached,
+		CacheWriteTokens:  rapid.Int64Range(0, in-cached).Draw(t, label+"_writes"),
+		OutputTokens:      rapid.Int64Range(0, 1e12).Draw(t, label+"_out"),
+		Characters:        rapid.Int64Range(0, 1e9).Draw(t, label+"_chars"),
+		Images:            rapid.Int64Range(0, 1e6).Draw(t, label+"_images"),
 	}
+}
+
+// noCachePrices is p as it was before cache prices existed.
+func noCachePrices(p Price) Price {
+	p.CachedInputPerMTok, p.HasCachedInputPrice = 0, false
+	p.CacheWritePerMTok, p.HasCacheWritePrice = 0, false
+	return p
 }
 
 func genRate(t *rapid.T) int64 {
@@ -42,7 +59,16 @@ func exactMicroCredits(p Price, u Usage, rate int64) *big.Rat {
 		x := new(big.Int).Mul(big.NewInt(a), big.NewInt(b))
 		pico.Add(pico, x.Mul(x, big.NewInt(scale)))
 	}
-	add(u.InputTokens, p.InputPerMTok, 1)
+	cachedPrice, writePrice := p.InputPerMTok, p.InputPerMTok
+	if p.HasCachedInputPrice {
+		cachedPrice = p.CachedInputPerMTok
+	}
+	if p.HasCacheWritePrice {
+		writePrice = p.CacheWritePerMTok
+	}
+	add(u.InputTokens-u.CachedInputTokens-u.CacheWriteTokens, p.InputPerMTok, 1)
+	add(u.CachedInputTokens, cachedPrice, 1)
+	add(u.CacheWriteTokens, writePrice, 1)
 	add(u.OutputTokens, p.OutputPerMTok, 1)
 	add(u.Characters, p.PerKChar, 1000)
 	add(u.Images, p.Image["*"], 1_000_000)
@@ -51,10 +77,12 @@ func exactMicroCredits(p Price, u Usage, rate int64) *big.Rat {
 
 func plus(a, b Usage) Usage {
 	return Usage{
-		InputTokens:  a.InputTokens + b.InputTokens,
-		OutputTokens: a.OutputTokens + b.OutputTokens,
-		Characters:   a.Characters + b.Characters,
-		Images:       a.Images + b.Images,
+		InputTokens:       a.InputTokens + b.InputTokens,
+		CachedInputTokens: a.CachedInputTokens + b.CachedInputTokens,
+		CacheWriteTokens:  a.CacheWriteTokens + b.CacheWriteTokens,
+		OutputTokens:      a.OutputTokens + b.OutputTokens,
+		Characters:        a.Characters + b.Characters,
+		Images:            a.Images + b.Images,
 	}
 }
 
@@ -89,7 +117,8 @@ func TestPropertyMatchesReference(t *testing.T) {
 	})
 }
 
-// TestPropertyMonotone checks that more usage never costs less.
+// TestPropertyMonotone checks that more usage never costs less, whatever
+// part of the extra input came from or went to the prompt cache.
 func TestPropertyMonotone(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		p, rate := genPrice(t), genRate(t)
@@ -101,6 +130,119 @@ func TestPropertyMonotone(t *testing.T) {
 		}
 		if cb.MicroCredits < ca.MicroCredits || cb.MicroUSD < ca.MicroUSD {
 			t.Fatalf("cost(a+extra) = %+v < cost(a) = %+v", cb, ca)
+		}
+	})
+}
+
+// TestPropertyCacheMonotone checks each cache price's direction: moving
+// input tokens into cache reads never raises the bill when reads are
+// priced at or below the input price, and moving them into cache writes
+// never lowers it when writes are priced at or above it.
+func TestPropertyCacheMonotone(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		p, rate, u := genPrice(t), genRate(t), genUsage(t, "u")
+		free := u.InputTokens - u.CachedInputTokens - u.CacheWriteTokens
+		moved := rapid.Int64Range(0, free).Draw(t, "moved")
+		reads, writes := u, u
+		reads.CachedInputTokens += moved
+		writes.CacheWriteTokens += moved
+		c, err1 := Compute(p, u, rate)
+		cr, err2 := Compute(p, reads, rate)
+		cw, err3 := Compute(p, writes, rate)
+		if err1 != nil || err2 != nil || err3 != nil {
+			t.Skip("overflow is covered elsewhere")
+		}
+		if p.cachedInputPrice() <= p.InputPerMTok && cr.MicroCredits > c.MicroCredits {
+			t.Fatalf("%d more cache reads at %d ≤ %d raised the cost from %d to %d", moved, p.cachedInputPrice(), p.InputPerMTok, c.MicroCredits, cr.MicroCredits)
+		}
+		if p.cacheWritePrice() >= p.InputPerMTok && cw.MicroCredits < c.MicroCredits {
+			t.Fatalf("%d more cache writes at %d ≥ %d lowered the cost from %d to %d", moved, p.cacheWritePrice(), p.InputPerMTok, c.MicroCredits, cw.MicroCredits)
+		}
+	})
+}
+
+// TestPropertyNoCachePricesIsTheOldFormula checks that a model without
+// cache prices bills any usage, whatever its cache counts, exactly as
+// before they existed: every input token at the input price.
+func TestPropertyNoCachePricesIsTheOldFormula(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		p, rate, u := noCachePrices(genPrice(t)), genRate(t), genUsage(t, "u")
+		got, err := Compute(p, u, rate)
+		if err != nil {
+			t.Skip("overflow is covered elsewhere")
+		}
+		// The reference with no cache counts is the formula before them:
+		// input × input price + output × output price + characters + images.
+		old := u
+		old.CachedInputTokens, old.CacheWriteTokens = 0, 0
+		want := exactMicroCredits(p, old, rate)
+		ceil := new(big.Int).Quo(new(big.Int).Add(want.Num(), new(big.Int).Sub(want.Denom(), big.NewInt(1))), want.Denom())
+		if got.MicroCredits != ceil.Int64() || got.Exact != want.IsInt() || got.CacheIgnored {
+			t.Fatalf("Compute(%+v) = %+v, want the old formula's ceil(%s)", u, got, want.RatString())
+		}
+	})
+}
+
+// TestPropertyInconsistentCacheIgnored feeds cache counts no vendor could
+// report (negative, or more than the input): they never lower the bill
+// below the input priced in full, never make it negative or an error,
+// and say so in CacheIgnored.
+func TestPropertyInconsistentCacheIgnored(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		p, rate := genPrice(t), genRate(t)
+		u := genUsage(t, "u")
+		u.CachedInputTokens = rapid.Int64Range(-1e12, 2e12).Draw(t, "bad_cached")
+		u.CacheWriteTokens = rapid.Int64Range(-1e12, 2e12).Draw(t, "bad_writes")
+		consistent := u.CachedInputTokens >= 0 && u.CacheWriteTokens >= 0 && u.CachedInputTokens+u.CacheWriteTokens <= u.InputTokens
+		got, err := Compute(p, u, rate)
+		if consistent {
+			if err == nil && got.CacheIgnored {
+				t.Fatalf("consistent usage %+v reported as ignored", u)
+			}
+			return
+		}
+		full := u
+		full.CachedInputTokens, full.CacheWriteTokens = 0, 0
+		want, werr := Compute(p, full, rate)
+		if werr != nil {
+			if !errors.Is(err, ErrOverflow) {
+				t.Fatalf("Compute = %+v, %v; the full-price usage fails with %v", got, err, werr)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Compute(%+v): %v", u, err)
+		}
+		want.CacheIgnored = true
+		if got != want {
+			t.Fatalf("Compute(%+v) = %+v, want the full input price %+v", u, got, want)
+		}
+	})
+}
+
+// TestPropertyMaxCostBounds checks that a hold sized with MaxCost covers
+// the settled cost however the vendor splits the prompt between plain
+// input, cache reads and cache writes.
+func TestPropertyMaxCostBounds(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		p, rate, u := genPrice(t), genRate(t), genUsage(t, "u")
+		tb := NewTable(rate, false)
+		tb.Set("p", "m", p)
+		bound := u
+		bound.CachedInputTokens, bound.CacheWriteTokens = 0, 0
+		hold, err1 := tb.MaxCost("p", "m", bound)
+		got, err2 := tb.Cost("p", "m", u)
+		if err1 != nil || err2 != nil {
+			t.Skip("overflow is covered elsewhere")
+		}
+		if got.MicroCredits > hold.MicroCredits {
+			t.Fatalf("cost %d of %+v exceeds MaxCost %d", got.MicroCredits, u, hold.MicroCredits)
+		}
+		if nc := noCachePrices(p); p.MaxInputPerMTok() == nc.InputPerMTok {
+			// With no dearer cache rate the hold is the plain estimate.
+			if plain, _ := tb.Cost("p", "m", bound); plain != hold {
+				t.Fatalf("MaxCost %+v differs from Cost %+v with no dearer cache rate", hold, plain)
+			}
 		}
 	})
 }
@@ -133,16 +275,22 @@ func TestPropertyAdditive(t *testing.T) {
 func TestPropertyHugeUsage(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		p := Price{
-			InputPerMTok:  rapid.Int64Range(0, math.MaxInt64).Draw(t, "in_price"),
-			OutputPerMTok: rapid.Int64Range(0, math.MaxInt64).Draw(t, "out_price"),
-			PerKChar:      rapid.Int64Range(0, math.MaxInt64).Draw(t, "kchar_price"),
-			Image:         map[string]int64{"*": rapid.Int64Range(0, math.MaxInt64).Draw(t, "image_price")},
+			InputPerMTok:        rapid.Int64Range(0, math.MaxInt64).Draw(t, "in_price"),
+			OutputPerMTok:       rapid.Int64Range(0, math.MaxInt64).Draw(t, "out_price"),
+			CachedInputPerMTok:  rapid.Int64Range(0, math.MaxInt64).Draw(t, "cached_price"),
+			HasCachedInputPrice: true,
+			CacheWritePerMTok:   rapid.Int64Range(0, math.MaxInt64).Draw(t, "write_price"),
+			HasCacheWritePrice:  true,
+			PerKChar:            rapid.Int64Range(0, math.MaxInt64).Draw(t, "kchar_price"),
+			Image:               map[string]int64{"*": rapid.Int64Range(0, math.MaxInt64).Draw(t, "image_price")},
 		}
 		u := Usage{
-			InputTokens:  rapid.Int64Range(0, 1e12).Draw(t, "in"),
-			OutputTokens: rapid.Int64Range(0, 1e12).Draw(t, "out"),
-			Characters:   rapid.Int64Range(0, 1e12).Draw(t, "chars"),
-			Images:       rapid.Int64Range(0, 1e12).Draw(t, "images"),
+			InputTokens:       rapid.Int64Range(0, 1e12).Draw(t, "in"),
+			CachedInputTokens: rapid.Int64Range(0, 1e12).Draw(t, "cached"),
+			CacheWriteTokens:  rapid.Int64Range(0, 1e12).Draw(t, "writes"),
+			OutputTokens:      rapid.Int64Range(0, 1e12).Draw(t, "out"),
+			Characters:        rapid.Int64Range(0, 1e12).Draw(t, "chars"),
+			Images:            rapid.Int64Range(0, 1e12).Draw(t, "images"),
 		}
 		c, err := Compute(p, u, rapid.Int64Range(1, math.MaxInt64).Draw(t, "rate"))
 		if err != nil && !errors.Is(err, ErrOverflow) {
