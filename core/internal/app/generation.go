@@ -84,6 +84,8 @@ func priceTable(cfg *config.Config) *pricing.Table {
 		for _, m := range p.Models {
 			t.Set(p.Name, m.ID, pricing.Price{
 				InputPerMTok: m.InputMicroUSDPerMTok, OutputPerMTok: m.OutputMicroUSDPerMTok,
+				CachedInputPerMTok: m.CachedInputMicroUSDPerMTok, HasCachedInputPrice: m.HasCachedInputPrice,
+				CacheWritePerMTok: m.CacheWriteMicroUSDPerMTok, HasCacheWritePrice: m.HasCacheWritePrice,
 				Image: m.ImageMicroUSD, PerKChar: m.PerKCharMicroUSD,
 				Version: m.PriceVersion, Priced: m.Priced,
 			})

@@ -431,6 +431,9 @@ func (d *decoder) decodeModel(block *hcl.Block) (Model, hcl.Range, bool) {
 	m.OutputMicroUSDPerMTok, setOut = d.price("output_price", raw.OutputPrice)
 	m.PerKCharMicroUSD, setK = d.price("per_1k_chars", raw.PerKChars)
 	m.ImageMicroUSD, setImg = d.imagePrices("image_prices", raw.ImagePrices)
+	var cacheOK [2]bool
+	m.CachedInputMicroUSDPerMTok, m.HasCachedInputPrice, cacheOK[0] = d.checkedPrice("cached_input_price", raw.CachedInput)
+	m.CacheWriteMicroUSDPerMTok, m.HasCacheWritePrice, cacheOK[1] = d.checkedPrice("cache_write_price", raw.CacheWrite)
 	m.Priced = setIn || setOut || setK || setImg
 
 	// Each modality is billed in one unit; a price in another unit would
@@ -444,20 +447,33 @@ func (d *decoder) decodeModel(block *hcl.Block) (Model, hcl.Range, bool) {
 	switch {
 	case !modalityOK:
 		// The prices cannot be checked against an unknown modality.
-	case m.Modality == modalityText || m.Modality == modalityEmbedding:
+	case m.Modality == modalityText:
 		const want = "input_price and output_price (USD per 1M tokens)"
 		wrong("per_1k_chars", setK, raw.PerKChars, want)
 		wrong("image_prices", setImg, raw.ImagePrices, want)
+		d.checkCachePrices(&m, raw, setIn, cacheOK)
+	case m.Modality == modalityEmbedding:
+		// No vendor caches embedding input, so a cache price there would
+		// never apply.
+		const want = "input_price and output_price (USD per 1M tokens)"
+		wrong("per_1k_chars", setK, raw.PerKChars, want)
+		wrong("image_prices", setImg, raw.ImagePrices, want)
+		wrong("cached_input_price", m.HasCachedInputPrice, raw.CachedInput, want)
+		wrong("cache_write_price", m.HasCacheWritePrice, raw.CacheWrite, want)
 	case m.Modality == modalityImage:
 		const want = "image_prices (USD per image)"
 		wrong("input_price", setIn, raw.InputPrice, want)
 		wrong("output_price", setOut, raw.OutputPrice, want)
 		wrong("per_1k_chars", setK, raw.PerKChars, want)
+		wrong("cached_input_price", m.HasCachedInputPrice, raw.CachedInput, want)
+		wrong("cache_write_price", m.HasCacheWritePrice, raw.CacheWrite, want)
 	case m.Modality == modalityAudio:
 		const want = "per_1k_chars (USD per 1000 characters)"
 		wrong("input_price", setIn, raw.InputPrice, want)
 		wrong("output_price", setOut, raw.OutputPrice, want)
 		wrong("image_prices", setImg, raw.ImagePrices, want)
+		wrong("cached_input_price", m.HasCachedInputPrice, raw.CachedInput, want)
+		wrong("cache_write_price", m.HasCacheWritePrice, raw.CacheWrite, want)
 	}
 
 	if s, set := d.str("effective", raw.Effective, ""); set {
@@ -473,4 +489,47 @@ func (d *decoder) decodeModel(block *hcl.Block) (Model, hcl.Range, bool) {
 		m.PriceVersion = priceVersion(&m)
 	}
 	return m, raw.Aliases.Range(), ok
+}
+
+// checkedPrice is d.price that also reports whether the value was a valid
+// price, so that checks of a bad one add no noise to its error.
+func (d *decoder) checkedPrice(name string, expr hcl.Expression) (micro int64, set, ok bool) {
+	before := len(d.diags)
+	micro, set = d.price(name, expr)
+	return micro, set, len(d.diags) == before
+}
+
+// checkCachePrices checks a text model's prompt-cache prices against its
+// input price; ok says which of the two (cached input, cache write) parsed.
+// They replace the input price for some of the prompt's tokens, so they
+// need one; and a cache read dearer than a fresh token or a cache write
+// cheaper than one is in no vendor's price list, most likely a misplaced
+// decimal point, so it is worth a warning.
+func (d *decoder) checkCachePrices(m *Model, raw rawModel, setIn bool, ok [2]bool) {
+	for _, c := range []struct {
+		attr, what string
+		set        bool
+		expr       hcl.Expression
+	}{
+		{"cached_input_price", "reads from", m.HasCachedInputPrice, raw.CachedInput},
+		{"cache_write_price", "writes to", m.HasCacheWritePrice, raw.CacheWrite},
+	} {
+		if c.set && !setIn {
+			d.errorAt(c.expr.Range(), "Cache price without an input price",
+				fmt.Sprintf("model %q sets %s but no input_price; %s prices the prompt tokens the vendor %s its cache in place of input_price, so set input_price too.", m.ID, c.attr, c.attr, c.what))
+		}
+	}
+	if !setIn {
+		return
+	}
+	if m.HasCachedInputPrice && ok[0] && m.CachedInputMicroUSDPerMTok > m.InputMicroUSDPerMTok {
+		d.warnAt(raw.CachedInput.Range(), "Cached input dearer than input",
+			fmt.Sprintf("model %q: cached_input_price (%s) is above input_price (%s), but vendors bill prompt tokens read from their cache below the input price (OpenAI at half of it, Anthropic at a tenth). Check the decimal point.",
+				m.ID, usd(m.CachedInputMicroUSDPerMTok), usd(m.InputMicroUSDPerMTok)))
+	}
+	if m.HasCacheWritePrice && ok[1] && m.CacheWriteMicroUSDPerMTok < m.InputMicroUSDPerMTok {
+		d.warnAt(raw.CacheWrite.Range(), "Cache write cheaper than input",
+			fmt.Sprintf("model %q: cache_write_price (%s) is below input_price (%s), but vendors bill prompt tokens written to their cache at or above the input price (Anthropic at 1.25 times it). Check the decimal point.",
+				m.ID, usd(m.CacheWriteMicroUSDPerMTok), usd(m.InputMicroUSDPerMTok)))
+	}
 }

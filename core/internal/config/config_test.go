@@ -571,6 +571,62 @@ func TestLookups(t *testing.T) {
 	})
 }
 
+// TestCachePrices: a text model's cache prices decode exactly, and an
+// unset one is told apart from an explicit 0.
+func TestCachePrices(t *testing.T) {
+	cfg := mustParse(t, `
+plugin "p" {
+  kind = "provider"
+  path = "p"
+}
+provider "p" {
+  model "both" {
+    input_price        = 0.15
+    output_price       = 0.60
+    cached_input_price = 0.075
+    cache_write_price  = env("WRITE", "0.1875")
+  }
+  model "free-reads" {
+    input_price        = 1
+    cached_input_price = 0
+  }
+  model "none" {
+    input_price = 1
+  }
+}`, envMap(nil))
+	tests := []struct {
+		model                string
+		cached, write        int64
+		hasCached, hasWrites bool
+	}{
+		{"both", 75_000, 187_500, true, true},
+		{"free-reads", 0, 0, true, false},
+		{"none", 0, 0, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.model, func(t *testing.T) {
+			m, ok := cfg.Providers[0].Model(tc.model)
+			if !ok {
+				t.Fatalf("model %q missing", tc.model)
+			}
+			if m.CachedInputMicroUSDPerMTok != tc.cached || m.HasCachedInputPrice != tc.hasCached ||
+				m.CacheWriteMicroUSDPerMTok != tc.write || m.HasCacheWritePrice != tc.hasWrites {
+				t.Errorf("cache prices = %d (%v) / %d (%v), want %d (%v) / %d (%v)",
+					m.CachedInputMicroUSDPerMTok, m.HasCachedInputPrice, m.CacheWriteMicroUSDPerMTok, m.HasCacheWritePrice,
+					tc.cached, tc.hasCached, tc.write, tc.hasWrites)
+			}
+		})
+	}
+}
+
+func TestUSD(t *testing.T) {
+	for micro, want := range map[int64]string{0: "0", 1: "0.000001", 75_000: "0.075", 1_250_000: "1.25", 3_000_000: "3", 18_750_000: "18.75"} {
+		if got := usd(micro); got != want {
+			t.Errorf("usd(%d) = %q, want %q", micro, got, want)
+		}
+	}
+}
+
 func TestPriceVersion(t *testing.T) {
 	model := func(price, date string) string {
 		return `
@@ -590,6 +646,14 @@ provider "p" {
 		return cfg.Providers[0].Models[0].PriceVersion
 	}
 	base := version(model("2.50", "2024-10-01"))
+	// The version of a model without cache prices is the one it had
+	// before they existed, so its usage records group with the older ones.
+	if base != "2024-10-01#8e33c9c2" {
+		t.Errorf("version without cache prices = %q, want the old 2024-10-01#8e33c9c2", base)
+	}
+	if a, b := version(model("2.50\n    cached_input_price = 2.5", "2024-10-01")), version(model("2.50\n    cache_write_price = 2.5", "2024-10-01")); a == b {
+		t.Errorf("a cached-input and a cache-write price of the same amount share version %q", a)
+	}
 	tests := []struct {
 		name     string
 		src      string
@@ -599,6 +663,8 @@ provider "p" {
 		{"price from env string", model(`env("P", "2.500")`, "2024-10-01"), true},
 		{"changed price", model("2.51", "2024-10-01"), false},
 		{"changed date", model("2.50", "2024-10-02"), false},
+		{"cached input price added", model("2.50\n    cached_input_price = 1.25", "2024-10-01"), false},
+		{"cache write price added", model("2.50\n    cache_write_price = 3.125", "2024-10-01"), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,7 +29,10 @@
 //
 // Prices are US dollars: input_price and output_price per million tokens,
 // per_1k_chars per thousand characters, image_prices per image keyed by
-// "SIZE", "SIZE/QUALITY" or "*". They become int64 micro-USD exactly,
+// "SIZE", "SIZE/QUALITY" or "*". A text model may add cached_input_price
+// and cache_write_price, per million prompt tokens the vendor read from or
+// wrote to its prompt cache; they need input_price, and when one is left
+// out those tokens cost input_price. They become int64 micro-USD exactly,
 // without float64: HCL keeps numbers as 512-bit big.Floats, whose shortest
 // round-tripping decimal form is what the user wrote; that decimal text is
 // parsed digit by digit. Negative prices and prices finer than one

@@ -26,6 +26,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("provider \"p\" {\n  model \"m\" {\n    image_prices = { \"*\" = 1e-999 }\n  }\n}"))
 	f.Add([]byte(`server { body_limit = env("X", "99999999999999999999GiB") }`))
+	f.Add([]byte("provider \"p\" {\n  model \"m\" {\n    input_price = 3\n    cached_input_price = 0.3\n    cache_write_price = env(\"W\", \"3.75\")\n  }\n}"))
 
 	base := f.TempDir()
 	if err := os.WriteFile(filepath.Join(base, "key"), []byte("sk-fuzz\n"), 0o600); err != nil {
@@ -59,8 +60,17 @@ func FuzzParse(f *testing.F) {
 				if m.Priced != (m.PriceVersion != "") {
 					t.Fatalf("model %q: Priced %v but PriceVersion %q", m.ID, m.Priced, m.PriceVersion)
 				}
-				if m.InputMicroUSDPerMTok < 0 || m.OutputMicroUSDPerMTok < 0 || m.PerKCharMicroUSD < 0 {
+				if m.InputMicroUSDPerMTok < 0 || m.OutputMicroUSDPerMTok < 0 || m.PerKCharMicroUSD < 0 ||
+					m.CachedInputMicroUSDPerMTok < 0 || m.CacheWriteMicroUSDPerMTok < 0 {
 					t.Fatalf("model %q has a negative price", m.ID)
+				}
+				// Cache prices replace the input price of text prompts;
+				// anywhere else the pricing code would ignore them.
+				if (m.HasCachedInputPrice || m.HasCacheWritePrice) && m.Modality != "text" {
+					t.Fatalf("model %q of modality %q has a cache price", m.ID, m.Modality)
+				}
+				if !m.HasCachedInputPrice && m.CachedInputMicroUSDPerMTok != 0 || !m.HasCacheWritePrice && m.CacheWriteMicroUSDPerMTok != 0 {
+					t.Fatalf("model %q has an unset cache price with a value", m.ID)
 				}
 				for k, v := range m.ImageMicroUSD {
 					if v < 0 || !validImageKey(k) {

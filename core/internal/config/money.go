@@ -98,6 +98,17 @@ func parseMicroUSD(s string) (int64, error) {
 	return total + fracMicro, nil
 }
 
+// usd renders a non-negative micro-USD amount as the decimal a user
+// writes in the config ("1.25", "0.075", "3").
+func usd(micro int64) string {
+	whole, frac := micro/microPerUSD, micro%microPerUSD
+	if frac == 0 {
+		return strconv.FormatInt(whole, 10)
+	}
+	f := strings.TrimRight(fmt.Sprintf("%06d", frac), "0")
+	return strconv.FormatInt(whole, 10) + "." + f
+}
+
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
@@ -113,6 +124,15 @@ func allDigits(s string) bool {
 func priceVersion(m *Model) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "modality=%s;in=%d;out=%d;kchar=%d", m.Modality, m.InputMicroUSDPerMTok, m.OutputMicroUSDPerMTok, m.PerKCharMicroUSD)
+	// Only when set, so that the version of a model without cache prices
+	// is what it was before they existed, and its usage records group
+	// with the older ones.
+	if m.HasCachedInputPrice {
+		fmt.Fprintf(&b, ";cached=%d", m.CachedInputMicroUSDPerMTok)
+	}
+	if m.HasCacheWritePrice {
+		fmt.Fprintf(&b, ";cache_write=%d", m.CacheWriteMicroUSDPerMTok)
+	}
 	keys := make([]string, 0, len(m.ImageMicroUSD))
 	for k := range m.ImageMicroUSD {
 		keys = append(keys, k)

@@ -151,6 +151,8 @@ type rawModel struct {
 	Tokenizer     hcl.Expression `hcl:"tokenizer,optional"`
 	InputPrice    hcl.Expression `hcl:"input_price,optional"`
 	OutputPrice   hcl.Expression `hcl:"output_price,optional"`
+	CachedInput   hcl.Expression `hcl:"cached_input_price,optional"`
+	CacheWrite    hcl.Expression `hcl:"cache_write_price,optional"`
 	PerKChars     hcl.Expression `hcl:"per_1k_chars,optional"`
 	ImagePrices   hcl.Expression `hcl:"image_prices,optional"`
 	Effective     hcl.Expression `hcl:"effective,optional"`

@@ -178,8 +178,17 @@ type Model struct {
 	// characters for audio.
 	InputMicroUSDPerMTok  int64
 	OutputMicroUSDPerMTok int64
-	ImageMicroUSD         map[string]int64
-	PerKCharMicroUSD      int64
+	// CachedInputMicroUSDPerMTok is the price of a prompt token the vendor
+	// served from its cache, and CacheWriteMicroUSDPerMTok of one it wrote
+	// to it, each per million tokens of a text model. Each is meaningful
+	// only when its Has flag is set; unset, those tokens cost the input
+	// price.
+	CachedInputMicroUSDPerMTok int64
+	HasCachedInputPrice        bool
+	CacheWriteMicroUSDPerMTok  int64
+	HasCacheWritePrice         bool
+	ImageMicroUSD              map[string]int64
+	PerKCharMicroUSD           int64
 	// Priced is false when the block set no price at all.
 	Priced bool
 	// Effective is the date the price took effect; PriceVersion is derived
