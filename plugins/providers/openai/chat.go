@@ -227,9 +227,30 @@ type chatResponse struct {
 	Usage *wireUsage `json:"usage"`
 }
 
+// wireUsage is CompletionUsage.
 type wireUsage struct {
-	PromptTokens     int64 `json:"prompt_tokens"`
-	CompletionTokens int64 `json:"completion_tokens"`
+	PromptTokens        int64 `json:"prompt_tokens"`
+	CompletionTokens    int64 `json:"completion_tokens"`
+	PromptTokensDetails *struct {
+		// CachedTokens is the part of PromptTokens served from
+		// OpenAI's prompt cache, which it bills at the cached-input
+		// price. Its sibling cache_write_tokens is not read: OpenAI
+		// publishes no separate cache-write price for its chat models,
+		// so those tokens stay plain input, which reporting none does.
+		CachedTokens int64 `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+}
+
+// usage is the vendor's count. A compatible server that claims more
+// cached tokens than prompt tokens (or fewer than none) has reported
+// something OpenAI cannot, and its cache count is dropped rather than
+// passed on as a split that does not add up.
+func (u *wireUsage) usage() provider.Usage {
+	out := provider.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
+	if d := u.PromptTokensDetails; d != nil && d.CachedTokens > 0 && d.CachedTokens <= u.PromptTokens {
+		out.CachedInputTokens = d.CachedTokens
+	}
+	return out
 }
 
 // Chat answers a chat completion in one piece.
@@ -283,7 +304,7 @@ func (cr *chatResponse) toProvider(req *provider.ChatRequest) *provider.ChatResp
 func chatUsage(u *wireUsage, req *provider.ChatRequest, outChars int) provider.Usage {
 	in := promptChars(req.Messages)
 	if u != nil && (u.PromptTokens != 0 || u.CompletionTokens != 0 || (in == 0 && outChars == 0)) {
-		return provider.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
+		return u.usage()
 	}
 	return provider.Usage{
 		InputTokens:  estimateTokens(in),

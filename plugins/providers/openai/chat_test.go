@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/oneflow-ai/oneflow/sdk/provider"
@@ -232,6 +233,44 @@ func TestChatCompatibleServers(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Chat =\n %+v\nwant\n %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestChatPromptCache reads prompt_tokens_details.cached_tokens, the part
+// of prompt_tokens OpenAI served from its prompt cache.
+func TestChatPromptCache(t *testing.T) {
+	object := string(fixture(t, "chat_completion_object.json"))
+	hit := strings.Replace(object, `"cached_tokens": 0`, `"cached_tokens": 1024`, 1)
+	if hit == object {
+		t.Fatal("chat_completion_object.json has no cached_tokens to vary")
+	}
+	const content = "The image shows a wooden boardwalk path running through a lush green field or meadow. The sky is bright blue with some scattered clouds, giving the scene a serene and peaceful atmosphere. Trees and shrubs are visible in the background."
+	tests := []struct {
+		name string
+		body string
+		want provider.Usage
+	}{
+		{"spec object, nothing cached", object, provider.Usage{InputTokens: 1117, OutputTokens: 46}},
+		{"cache hit", hit, provider.Usage{InputTokens: 1117, CachedInputTokens: 1024, OutputTokens: 46}},
+		{"whole prompt cached", strings.Replace(object, `"cached_tokens": 0`, `"cached_tokens": 1117`, 1), provider.Usage{InputTokens: 1117, CachedInputTokens: 1117, OutputTokens: 46}},
+		// Compatible servers: a count OpenAI cannot give is dropped.
+		{"more cached than prompt", strings.Replace(object, `"cached_tokens": 0`, `"cached_tokens": 5000`, 1), provider.Usage{InputTokens: 1117, OutputTokens: 46}},
+		{"negative cached", strings.Replace(object, `"cached_tokens": 0`, `"cached_tokens": -3`, 1), provider.Usage{InputTokens: 1117, OutputTokens: 46}},
+		{"null details", strings.Replace(object, `"prompt_tokens_details": {`, `"prompt_tokens_details": null, "x": {`, 1), provider.Usage{InputTokens: 1117, OutputTokens: 46}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fv := newFakeVendor(t, replyJSON(http.StatusOK, []byte(tt.body), nil))
+			got, err := newPlugin(t, fv).Chat(context.Background(), helloRequest())
+			if err != nil {
+				t.Fatalf("Chat: %v", err)
+			}
+			want := &provider.ChatResponse{ID: "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", Model: "gpt-4o-2024-08-06",
+				Content: content, FinishReason: provider.FinishStop, Usage: tt.want}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Chat =\n %+v\nwant\n %+v", got, want)
 			}
 		})
 	}

@@ -25,6 +25,8 @@ func FuzzStreamParser(f *testing.F) {
 	f.Add([]byte("event: ping\ndata\n:comment\n\n\n\ndata: [DONE]\n\n"))
 	f.Add([]byte("data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"y\"}}],\"usage\":{\"prompt_tokens\":-1}}\n\n"))
 	f.Add([]byte{0xff, 0xfe, '\n', '\n'})
+	f.Add([]byte("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":2048,\"completion_tokens\":2,\"prompt_tokens_details\":{\"cached_tokens\":1920}}}\n\ndata: [DONE]\n\n"))
+	f.Add([]byte("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"prompt_tokens_details\":{\"cached_tokens\":9}}}\n\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var chunks []provider.ChatChunk
 		st := newStreamer(helloRequest(), collect(&chunks))
@@ -35,6 +37,11 @@ func FuzzStreamParser(f *testing.F) {
 				usageChunks++
 				if i != len(chunks)-1 {
 					t.Fatalf("usage chunk %d is not last of %d", i, len(chunks))
+				}
+				// Cached tokens are a part of the prompt, whatever the
+				// server claimed.
+				if u := c.Usage; u.CachedInputTokens < 0 || u.CachedInputTokens > max(u.InputTokens, 0) || u.CacheWriteTokens != 0 {
+					t.Fatalf("usage %+v: cache counts are not a part of the input", *u)
 				}
 			}
 		}

@@ -191,7 +191,8 @@ func (st *streamer) handle(ctx context.Context, data []byte) error {
 	if c.Usage != nil {
 		// Servers that report usage on every chunk send running totals,
 		// so the last one wins.
-		st.usage = &provider.Usage{InputTokens: c.Usage.PromptTokens, OutputTokens: c.Usage.CompletionTokens}
+		u := c.Usage.usage()
+		st.usage = &u
 	}
 	for _, choice := range c.Choices {
 		// OneFlow never asks for n > 1; ignore other choices rather than

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -121,6 +122,18 @@ func TestStreamedAndWholeAgree(t *testing.T) {
 	whole["choices"].([]any)[0].(map[string]any)["message"].(map[string]any)["content"] = "Hello!"
 	whole["usage"] = map[string]any{"prompt_tokens": 13, "completion_tokens": 2, "total_tokens": 15}
 	withUsage, _ := json.Marshal(whole)
+	// A prompt-cache hit, as CompletionUsage reports it: the cached
+	// tokens are a part of prompt_tokens (OpenAI caches prompts of 1024
+	// tokens and more, in steps of 128).
+	cachedUsage := map[string]any{"prompt_tokens": 2048, "completion_tokens": 2, "total_tokens": 2050,
+		"prompt_tokens_details": map[string]any{"cached_tokens": 1920, "audio_tokens": 0}}
+	whole["usage"] = cachedUsage
+	withCache, _ := json.Marshal(whole)
+	cachedJSON, _ := json.Marshal(cachedUsage)
+	streamCached := []byte(strings.Replace(string(stream), `"usage": {"prompt_tokens": 13, "completion_tokens": 2, "total_tokens": 15}`, `"usage": `+string(cachedJSON), 1))
+	if bytes.Equal(streamCached, stream) {
+		t.Fatal("the fixture's usage chunk changed; update the cached variant")
+	}
 	delete(whole, "usage")
 	noUsage, _ := json.Marshal(whole)
 
@@ -130,6 +143,7 @@ func TestStreamedAndWholeAgree(t *testing.T) {
 		want         provider.Usage
 	}{
 		{"vendor usage", stream, withUsage, specUsage},
+		{"vendor usage with cached tokens", streamCached, withCache, provider.Usage{InputTokens: 2048, CachedInputTokens: 1920, OutputTokens: 2}},
 		{"estimated", withoutUsageChunk(stream), noUsage, estimatedHello},
 	}
 	for _, tt := range tests {
