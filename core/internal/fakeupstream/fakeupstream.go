@@ -39,6 +39,10 @@ type Server struct {
 	rng    *rand.Rand
 	// Model answers in responses; empty echoes the request's model.
 	Model string
+	// CachedTokens is how many of each chat prompt's tokens the answer
+	// says were read from the prompt cache (at most all of them), as
+	// usage.prompt_tokens_details.cached_tokens. Set it before serving.
+	CachedTokens int
 
 	Requests  atomic.Int64
 	Canceled  atomic.Int64
@@ -219,6 +223,14 @@ type chatReq struct {
 	} `json:"tools"`
 }
 
+// usageJSON is a chat's CompletionUsage as OpenAI sends it, with the
+// prompt_tokens_details breakdown.
+func (s *Server) usageJSON(promptTokens, completionTokens int) string {
+	cached := min(max(s.CachedTokens, 0), promptTokens)
+	return fmt.Sprintf(`{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":%d,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`,
+		promptTokens, completionTokens, promptTokens+completionTokens, cached)
+}
+
 // The answer every chat gets: five words, counted as five tokens.
 var words = []string{"Hello", " from", " the", " fake", " upstream"}
 
@@ -233,8 +245,8 @@ func (s *Server) callTool(w http.ResponseWriter, req chatReq, model string, prom
 	const outTokens = 7
 	if !req.Stream {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_fake","type":"function","function":{"name":%q,"arguments":%q}}],"refusal":null},"logprobs":null,"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
-			model, name, toolArgs, promptTokens, outTokens, promptTokens+outTokens)
+		fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_fake","type":"function","function":{"name":%q,"arguments":%q}}],"refusal":null},"logprobs":null,"finish_reason":"tool_calls"}],"usage":%s}`,
+			model, name, toolArgs, s.usageJSON(promptTokens, outTokens))
 		s.Completed.Add(1)
 		return
 	}
@@ -247,8 +259,8 @@ func (s *Server) callTool(w http.ResponseWriter, req chatReq, model string, prom
 	}
 	fmt.Fprintf(w, head, model, `{"index":0,"delta":{},"finish_reason":"tool_calls"}`)
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
-		fmt.Fprintf(w, `data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":%q,"choices":[],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`+"\n\n",
-			model, promptTokens, outTokens, promptTokens+outTokens)
+		fmt.Fprintf(w, `data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":%q,"choices":[],"usage":%s}`+"\n\n",
+			model, s.usageJSON(promptTokens, outTokens))
 	}
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	s.Completed.Add(1)
@@ -284,8 +296,8 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, f Faults) {
 			b.WriteString(words[i%len(words)])
 		}
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q,"refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
-			model, b.String(), promptTokens, n, promptTokens+n)
+		fmt.Fprintf(w, `{"id":"chatcmpl-fake","object":"chat.completion","created":1700000000,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q,"refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":%s}`,
+			model, b.String(), s.usageJSON(promptTokens, n))
 		s.Completed.Add(1)
 		return
 	}
@@ -317,8 +329,8 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, f Faults) {
 	}
 	fmt.Fprintf(w, head, model, `{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}`)
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
-		fmt.Fprintf(w, `data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":%q,"system_fingerprint":"fp_fake","choices":[],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`+"\n\n",
-			model, promptTokens, n, promptTokens+n)
+		fmt.Fprintf(w, `data: {"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":%q,"system_fingerprint":"fp_fake","choices":[],"usage":%s}`+"\n\n",
+			model, s.usageJSON(promptTokens, n))
 	}
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	if fl != nil {

@@ -3,6 +3,7 @@ package fakeupstream
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -159,5 +160,71 @@ func TestRecording(t *testing.T) {
 	}
 	if n := len(s.Seen()); n != 1 {
 		t.Fatalf("recorded %d requests after recording was turned off, want 1", n)
+	}
+}
+
+// TestCachedTokens: the usage of every kind of chat answer carries
+// prompt_tokens_details.cached_tokens, a part of prompt_tokens.
+func TestCachedTokens(t *testing.T) {
+	type usage struct {
+		PromptTokens        int `json:"prompt_tokens"`
+		PromptTokensDetails struct {
+			CachedTokens int `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
+	}
+	// usageOf returns the usage of a unary answer or of a stream's last
+	// data event before [DONE].
+	usageOf := func(t *testing.T, body []byte) usage {
+		t.Helper()
+		var out struct {
+			Usage *usage `json:"usage"`
+		}
+		if !strings.HasPrefix(string(body), "data: ") {
+			if err := json.Unmarshal(body, &out); err != nil || out.Usage == nil {
+				t.Fatalf("no usage in %s (%v)", body, err)
+			}
+			return *out.Usage
+		}
+		for _, ev := range strings.Split(string(body), "\n\n") {
+			data, ok := strings.CutPrefix(ev, "data: ")
+			if !ok || data == "[DONE]" {
+				continue
+			}
+			if err := json.Unmarshal([]byte(data), &out); err != nil {
+				t.Fatalf("bad event %q: %v", data, err)
+			}
+		}
+		if out.Usage == nil {
+			t.Fatalf("no usage event in %s", body)
+		}
+		return *out.Usage
+	}
+	// "Say hello" with its quotes is 11 bytes: 2 prompt tokens.
+	bodies := map[string]string{
+		"unary":       chatJSON,
+		"stream":      `{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Say hello"}]}`,
+		"tool":        `{"model":"m","tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"Say hello"}]}`,
+		"tool stream": `{"model":"m","stream":true,"stream_options":{"include_usage":true},"tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"Say hello"}]}`,
+	}
+	for _, cached := range []struct{ set, want int }{{0, 0}, {1, 1}, {100, 2}, {-5, 0}} {
+		for name, body := range bodies {
+			t.Run(fmt.Sprintf("%s/%d", name, cached.set), func(t *testing.T) {
+				s, url := start(t, Faults{})
+				s.CachedTokens = cached.set
+				resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				u := usageOf(t, b)
+				if u.PromptTokens != 2 || u.PromptTokensDetails.CachedTokens != cached.want {
+					t.Errorf("usage %+v, want 2 prompt tokens of which %d cached", u, cached.want)
+				}
+			})
+		}
 	}
 }
