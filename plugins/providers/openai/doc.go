@@ -6,7 +6,9 @@
 // speech. It reports what the vendor measured and, where a compatible
 // server leaves usage out or a stream is cut short, an estimate of about
 // four characters per token marked Usage.Estimated, so that the core can
-// still bill what was consumed.
+// still bill what was consumed. The prompt tokens OpenAI served from its
+// prompt cache (prompt_tokens_details.cached_tokens) are reported as
+// Usage.CachedInputTokens, for the core to bill at the cached-input price.
 //
 // The core starts it as a go-plugin process; it is not meant to be run by
 // hand.
