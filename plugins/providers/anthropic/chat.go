@@ -69,10 +69,7 @@ func (p *Plugin) Chat(ctx context.Context, req *provider.ChatRequest) (*provider
 		Content:      text.String(),
 		ToolCalls:    calls,
 		FinishReason: finishReason(m.StopReason),
-		Usage: provider.Usage{
-			InputTokens:  m.Usage.inputTokens(),
-			OutputTokens: val(m.Usage.OutputTokens),
-		},
+		Usage:        m.Usage.usage(),
 	}, nil
 }
 

@@ -147,8 +147,9 @@ func TestChatMapsResponse(t *testing.T) {
 		{"message_cache.json", provider.ChatResponse{
 			ID: "msg_013Zva2CMHLNnXjNJJKqJ2EF", Model: "claude-3-5-sonnet-20241022", Content: "Hi! My name is Claude.",
 			FinishReason: provider.FinishLength,
-			// Cache writes and reads are input too: 2095 + 2051 + 2051.
-			Usage: provider.Usage{InputTokens: 6197, OutputTokens: 503},
+			// Cache writes and reads are input too: 2095 + 2051 + 2051,
+			// of which 2051 were read from the cache and 2051 written.
+			Usage: provider.Usage{InputTokens: 6197, CachedInputTokens: 2051, CacheWriteTokens: 2051, OutputTokens: 503},
 		}},
 	}
 	for _, tc := range tests {
@@ -163,6 +164,39 @@ func TestChatMapsResponse(t *testing.T) {
 			}
 			if !reflect.DeepEqual(*got, tc.want) {
 				t.Errorf("Chat = %+v, want %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+// TestUsageCacheCounts covers the Usage shapes the spec allows: the cache
+// counts may be null or absent (before prompt caching, or from compatible
+// servers), and are never negative.
+func TestUsageCacheCounts(t *testing.T) {
+	tests := []struct {
+		name string
+		json string
+		want provider.Usage
+	}{
+		{"no cache fields", `{"input_tokens": 10, "output_tokens": 3}`, provider.Usage{InputTokens: 10, OutputTokens: 3}},
+		{"null cache fields", `{"input_tokens": 10, "cache_creation_input_tokens": null, "cache_read_input_tokens": null, "output_tokens": 3}`,
+			provider.Usage{InputTokens: 10, OutputTokens: 3}},
+		{"reads only", `{"input_tokens": 10, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 2000, "output_tokens": 3}`,
+			provider.Usage{InputTokens: 2010, CachedInputTokens: 2000, OutputTokens: 3}},
+		{"writes only, with the TTL breakdown", `{"input_tokens": 10, "cache_creation_input_tokens": 2000, "cache_read_input_tokens": 0,
+			"cache_creation": {"ephemeral_5m_input_tokens": 2000, "ephemeral_1h_input_tokens": 0}, "output_tokens": 3}`,
+			provider.Usage{InputTokens: 2010, CacheWriteTokens: 2000, OutputTokens: 3}},
+		{"negative cache counts are not believed", `{"input_tokens": 10, "cache_creation_input_tokens": -5, "cache_read_input_tokens": -7, "output_tokens": 3}`,
+			provider.Usage{InputTokens: 10, OutputTokens: 3}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var u wireUsage
+			if err := json.Unmarshal([]byte(tc.json), &u); err != nil {
+				t.Fatal(err)
+			}
+			if got := u.usage(); got != tc.want {
+				t.Errorf("usage = %+v, want %+v", got, tc.want)
 			}
 		})
 	}

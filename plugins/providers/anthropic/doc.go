@@ -12,6 +12,9 @@
 // read as server-sent events and relayed one chunk per text or tool-input
 // delta, with the vendor's usage on the last chunk; a stream cut short
 // reports the usage consumed so far in the returned *provider.Error.
+// Usage's input tokens are the whole prompt: Anthropic's input_tokens plus
+// its cache reads and writes, which are also reported on their own
+// (CachedInputTokens, CacheWriteTokens) so that the core can price them.
 // Seed and the presence and frequency penalties have no Anthropic
 // equivalent and are not sent.
 //

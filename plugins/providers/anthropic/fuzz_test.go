@@ -27,6 +27,7 @@ func FuzzStreamParser(f *testing.F) {
 	f.Add([]byte("data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},\"usage\":{\"output_tokens\":-3}}\n\n"))
 	f.Add([]byte("data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"\xff\xfe\"}}\n\ndata: not json\n\n"))
 	f.Add([]byte(":comment\n\nevent: error\n\n\r\n"))
+	f.Add([]byte("data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":3,\"cache_creation_input_tokens\":-9,\"cache_read_input_tokens\":2051}}}\n\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"cache_read_input_tokens\":7,\"output_tokens\":2}}\n\n"))
 
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var chunks []provider.ChatChunk
@@ -35,6 +36,9 @@ func FuzzStreamParser(f *testing.F) {
 		for _, c := range chunks {
 			if c.Usage != nil {
 				withUsage++
+				if u := c.Usage; u.CachedInputTokens < 0 || u.CacheWriteTokens < 0 {
+					t.Fatalf("usage %+v has a negative cache count", *u)
+				}
 			}
 		}
 		if err == nil {
@@ -49,6 +53,9 @@ func FuzzStreamParser(f *testing.F) {
 		}
 		if withUsage != 0 {
 			t.Fatalf("failed stream sent a usage chunk: %s", fmtChunks(chunks))
+		}
+		if p := pe.Partial; p != nil && (p.CachedInputTokens < 0 || p.CacheWriteTokens < 0) {
+			t.Fatalf("partial usage %+v has a negative cache count", *p)
 		}
 		if p := pe.Partial; p != nil && p.Estimated && p.OutputTokens <= 0 {
 			t.Fatalf("estimated partial usage %+v counts nothing", *p)

@@ -194,7 +194,10 @@ func (r *relay) addUsage(u wireUsage) {
 	}
 }
 
-func (r *relay) inputTokens() int64 { return r.input + r.cacheCreation + r.cacheRead }
+// usage is the usage Anthropic reported so far.
+func (r *relay) usage() provider.Usage {
+	return billedUsage(r.input, r.cacheCreation, r.cacheRead, r.output)
+}
 
 // emit sends one chunk, stamping the message's id and model and, on the
 // first chunk, the role.
@@ -216,10 +219,8 @@ func (r *relay) emit(c *provider.ChatChunk) error {
 
 // complete sends the final chunk with the usage Anthropic reported.
 func (r *relay) complete() error {
-	return r.emit(&provider.ChatChunk{
-		FinishReason: r.finish,
-		Usage:        &provider.Usage{InputTokens: r.inputTokens(), OutputTokens: r.output},
-	})
+	u := r.usage()
+	return r.emit(&provider.ChatChunk{FinishReason: r.finish, Usage: &u})
 }
 
 // fail attaches the usage consumed so far to e, unless nothing was.
@@ -235,13 +236,13 @@ func (r *relay) fail(e *provider.Error) *provider.Error {
 // ceil(characters/4) of the text received is larger, that estimate is
 // billed instead and marked Estimated.
 func (r *relay) partial() *provider.Usage {
-	u := &provider.Usage{InputTokens: r.inputTokens(), OutputTokens: r.output}
+	u := r.usage()
 	if r.stopped {
-		return u
+		return &u
 	}
 	if est := (r.text + 3) / 4; est > u.OutputTokens {
 		u.OutputTokens = est
 		u.Estimated = true
 	}
-	return u
+	return &u
 }

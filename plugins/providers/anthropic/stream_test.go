@@ -60,6 +60,77 @@ func TestChatStreamRelaysDocumentedTranscript(t *testing.T) {
 	}
 }
 
+// cachedTranscript is the documented transcript as a prompt-cache hit
+// streams it: message_start states the input and cache counts
+// (schema Usage), and message_delta restates them, cumulative, with the
+// final output count (schema MessageDeltaUsage).
+func cachedTranscript(t *testing.T) []byte {
+	t.Helper()
+	doc := readTestdata(t, "stream_basic.sse")
+	out := bytes.Replace(doc, []byte(`"usage": {"input_tokens": 25, "output_tokens": 1}`),
+		[]byte(`"usage": {"input_tokens": 25, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 2051, "output_tokens": 1}`), 1)
+	out = bytes.Replace(out, []byte(`"usage": {"output_tokens": 15}`),
+		[]byte(`"usage": {"input_tokens": 25, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 2051, "output_tokens": 15}`), 1)
+	if bytes.Count(out, []byte("cache_read_input_tokens")) != 2 {
+		t.Fatal("stream_basic.sse changed; update cachedTranscript")
+	}
+	return out
+}
+
+func TestChatStreamPromptCache(t *testing.T) {
+	cached := cachedTranscript(t)
+	// Only message_start has the cache counts; message_delta gives the
+	// output alone, as the documented transcript does.
+	startOnly := bytes.Replace(cached, []byte(`"usage": {"input_tokens": 25, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 2051, "output_tokens": 15}`),
+		[]byte(`"usage": {"output_tokens": 15}`), 1)
+	// message_delta corrects message_start: the later cumulative count
+	// wins, field by field.
+	corrected := bytes.Replace(cached, []byte(`"cache_creation_input_tokens": 0, "cache_read_input_tokens": 2051, "output_tokens": 15`),
+		[]byte(`"cache_creation_input_tokens": 1024, "cache_read_input_tokens": 1027, "output_tokens": 15`), 1)
+	tests := []struct {
+		name string
+		body []byte
+		want provider.Usage
+	}{
+		{"counts in message_start and message_delta", cached, provider.Usage{InputTokens: 2076, CachedInputTokens: 2051, OutputTokens: 15}},
+		{"counts in message_start only", startOnly, provider.Usage{InputTokens: 2076, CachedInputTokens: 2051, OutputTokens: 15}},
+		{"message_delta corrects the counts", corrected, provider.Usage{InputTokens: 2076, CachedInputTokens: 1027, CacheWriteTokens: 1024, OutputTokens: 15}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				_, _ = w.Write(tc.body)
+			})
+			var got []provider.ChatChunk
+			if err := newPlugin(t, srv.URL, nil).ChatStream(context.Background(), textRequest(user("Hello")), collect(&got)); err != nil {
+				t.Fatalf("ChatStream: %v", err)
+			}
+			want := docChunks()
+			want[len(want)-1].Usage = &tc.want
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("chunks\n got %s\nwant %s", fmtChunks(got), fmtChunks(want))
+			}
+		})
+	}
+
+	// Cut short after message_start, the cache counts already known are
+	// billed with the partial usage.
+	t.Run("cut short", func(t *testing.T) {
+		head := cached[:bytes.Index(cached, []byte("event: content_block_stop"))]
+		srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = w.Write(head)
+		})
+		err := newPlugin(t, srv.URL, nil).ChatStream(context.Background(), textRequest(user("Hello")), func(*provider.ChatChunk) error { return nil })
+		pe := asProviderError(t, err)
+		want := provider.Usage{InputTokens: 2076, CachedInputTokens: 2051, OutputTokens: 2, Estimated: true}
+		if pe.Partial == nil || *pe.Partial != want {
+			t.Errorf("partial usage %+v, want %+v", pe.Partial, want)
+		}
+	})
+}
+
 func TestStreamedAndUnstreamedAnswersAgree(t *testing.T) {
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		if bytes.Contains(readAll(r), []byte(`"stream":true`)) {

@@ -125,10 +125,32 @@ type wireUsage struct {
 	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
 }
 
-// inputTokens is the whole input Anthropic billed: it counts cache writes
-// and cache reads apart from input_tokens.
-func (u wireUsage) inputTokens() int64 {
-	return val(u.InputTokens) + val(u.CacheCreationInputTokens) + val(u.CacheReadInputTokens)
+// usage is the usage to bill for u.
+func (u wireUsage) usage() provider.Usage {
+	return billedUsage(val(u.InputTokens), val(u.CacheCreationInputTokens), val(u.CacheReadInputTokens), val(u.OutputTokens))
+}
+
+// billedUsage turns Anthropic's counts into the sdk's. Anthropic counts
+// cache writes and reads apart from input_tokens ("Total input tokens in a
+// request is the summation of input_tokens, cache_creation_input_tokens,
+// and cache_read_input_tokens"), whereas provider.Usage.InputTokens is the
+// whole prompt with the cache counts as parts of it.
+//
+// A cache write is priced at the model's cache_write_price, Anthropic's
+// 5-minute rate; this plugin never asks for the 1-hour cache (its writes,
+// usage.cache_creation.ephemeral_1h_input_tokens, cost more), so it does
+// not split them out.
+func billedUsage(input, cacheWrite, cacheRead, output int64) provider.Usage {
+	// The schema's minimum is 0: a negative count from a server that
+	// speaks Anthropic's API is not believed rather than taken off the
+	// prompt.
+	cacheWrite, cacheRead = max(cacheWrite, 0), max(cacheRead, 0)
+	return provider.Usage{
+		InputTokens:       input + cacheWrite + cacheRead,
+		CachedInputTokens: cacheRead,
+		CacheWriteTokens:  cacheWrite,
+		OutputTokens:      output,
+	}
 }
 
 func val(p *int64) int64 {
