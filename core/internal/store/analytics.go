@@ -51,9 +51,13 @@ type UsageRow struct {
 	Provider  string    // GroupByModel, GroupByProvider
 	Model     string    // GroupByModel
 
-	Requests            int64
-	Errors              int64
-	InputTokens         int64
+	Requests    int64
+	Errors      int64
+	InputTokens int64
+	// CachedInputTokens and CacheWriteTokens are the parts of InputTokens
+	// the vendor read from and wrote to its prompt cache.
+	CachedInputTokens   int64
+	CacheWriteTokens    int64
 	OutputTokens        int64
 	ChargedMicroCredits int64
 }
@@ -85,6 +89,8 @@ func (s *Store) source(f Filter) usageSource {
 		totals: `CAST(COALESCE(SUM(requests), 0) AS BIGINT) AS requests,
 			CAST(COALESCE(SUM(errors), 0) AS BIGINT) AS errors,
 			CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS input_tokens,
+			CAST(COALESCE(SUM(cached_input_tokens), 0) AS BIGINT) AS cached_input_tokens,
+			CAST(COALESCE(SUM(cache_write_tokens), 0) AS BIGINT) AS cache_write_tokens,
 			CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens,
 			CAST(COALESCE(SUM(charged_micro_credits), 0) AS BIGINT) AS charged_micro_credits`,
 	}
@@ -98,6 +104,8 @@ func (s *Store) source(f Filter) usageSource {
 		src.totals = `CAST(COUNT(*) AS BIGINT) AS requests,
 			CAST(COALESCE(SUM(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END), 0) AS BIGINT) AS errors,
 			CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS input_tokens,
+			CAST(COALESCE(SUM(cached_input_tokens), 0) AS BIGINT) AS cached_input_tokens,
+			CAST(COALESCE(SUM(cache_write_tokens), 0) AS BIGINT) AS cache_write_tokens,
 			CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens,
 			CAST(COALESCE(SUM(charged_micro_credits), 0) AS BIGINT) AS charged_micro_credits`
 	} else if !from.IsZero() {

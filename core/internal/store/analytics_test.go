@@ -21,6 +21,12 @@ func analyticsFixture() []UsageRecord {
 	var out []UsageRecord
 	for i := range 300 {
 		m := models[rng.IntN(len(models))]
+		in := rng.Int64N(5000)
+		// Cache counts are parts of the input; most requests have none.
+		var cached int64
+		if rng.IntN(3) == 0 {
+			cached = rng.Int64N(in + 1)
+		}
 		status := UsageStatusOK
 		if rng.IntN(7) == 0 {
 			status = "upstream_error"
@@ -34,7 +40,9 @@ func analyticsFixture() []UsageRecord {
 			KeyID:               "k",
 			Provider:            m.provider,
 			Model:               m.model,
-			InputTokens:         rng.Int64N(5000),
+			InputTokens:         in,
+			CachedInputTokens:   cached,
+			CacheWriteTokens:    rng.Int64N(in - cached + 1),
 			OutputTokens:        rng.Int64N(2000),
 			ChargedMicroCredits: rng.Int64N(1_000_000),
 			LatencyMS:           rng.Int64N(3000),
@@ -93,6 +101,8 @@ func expectedSeries(recs []UsageRecord, f Filter) []UsageRow {
 			g.Errors++
 		}
 		g.InputTokens += r.InputTokens
+		g.CachedInputTokens += r.CachedInputTokens
+		g.CacheWriteTokens += r.CacheWriteTokens
 		g.OutputTokens += r.OutputTokens
 		g.ChargedMicroCredits += r.ChargedMicroCredits
 	}
@@ -176,6 +186,8 @@ func TestUsageAnalytics(t *testing.T) {
 					total.Requests += r.Requests
 					total.Errors += r.Errors
 					total.InputTokens += r.InputTokens
+					total.CachedInputTokens += r.CachedInputTokens
+					total.CacheWriteTokens += r.CacheWriteTokens
 					total.OutputTokens += r.OutputTokens
 					total.ChargedMicroCredits += r.ChargedMicroCredits
 				}

@@ -28,6 +28,8 @@ type UsageRecord struct {
 	Model                 string
 	Strategy              string
 	InputTokens           int64
+	CachedInputTokens     int64 // part of InputTokens read from the vendor's prompt cache
+	CacheWriteTokens      int64 // part of InputTokens written to the vendor's prompt cache
 	OutputTokens          int64
 	EstimatedMicroCredits int64
 	ChargedMicroCredits   int64
@@ -49,6 +51,8 @@ type usageRow struct {
 	Model                 string
 	Strategy              string
 	InputTokens           int64
+	CachedInputTokens     int64
+	CacheWriteTokens      int64
 	OutputTokens          int64
 	EstimatedMicroCredits int64
 	ChargedMicroCredits   int64
@@ -70,6 +74,8 @@ type rollupRow struct {
 	Requests            int64
 	Errors              int64
 	InputTokens         int64
+	CachedInputTokens   int64
+	CacheWriteTokens    int64
 	OutputTokens        int64
 	ChargedMicroCredits int64
 }
@@ -99,13 +105,15 @@ func rollupUpsert() clause.OnConflict {
 			"requests":              add("requests"),
 			"errors":                add("errors"),
 			"input_tokens":          add("input_tokens"),
+			"cached_input_tokens":   add("cached_input_tokens"),
+			"cache_write_tokens":    add("cache_write_tokens"),
 			"output_tokens":         add("output_tokens"),
 			"charged_micro_credits": add("charged_micro_credits"),
 		}),
 	}
 }
 
-// usageInsertBatch keeps one INSERT's bind parameters (18 per record) far
+// usageInsertBatch keeps one INSERT's bind parameters (20 per record) far
 // below SQLite's and PostgreSQL's limits.
 const usageInsertBatch = 250
 
@@ -142,6 +150,7 @@ func (s *Store) insertUsage(ctx context.Context, recs []UsageRecord, yield func(
 		rows[i] = usageRow{
 			ID: r.ID, RequestID: r.RequestID, TS: ts, UserID: r.UserID, ProjectID: r.ProjectID, KeyID: r.KeyID,
 			Provider: r.Provider, Model: r.Model, Strategy: r.Strategy, InputTokens: r.InputTokens,
+			CachedInputTokens: r.CachedInputTokens, CacheWriteTokens: r.CacheWriteTokens,
 			OutputTokens: r.OutputTokens, EstimatedMicroCredits: r.EstimatedMicroCredits,
 			ChargedMicroCredits: r.ChargedMicroCredits, LatencyMS: r.LatencyMS, Status: r.Status,
 			Attempts: int16(min(max(r.Attempts, 0), 32767)), PriceVersion: r.PriceVersion, Unpriced: r.Unpriced,
@@ -159,6 +168,8 @@ func (s *Store) insertUsage(ctx context.Context, recs []UsageRecord, yield func(
 				a.Errors++
 			}
 			a.InputTokens += r.InputTokens
+			a.CachedInputTokens += r.CachedInputTokens
+			a.CacheWriteTokens += r.CacheWriteTokens
 			a.OutputTokens += r.OutputTokens
 			a.ChargedMicroCredits += r.ChargedMicroCredits
 		}
@@ -188,8 +199,9 @@ func (s *Store) insertUsage(ctx context.Context, recs []UsageRecord, yield func(
 }
 
 const usageInsertSQL = "INSERT INTO usage_records (id, request_id, ts, user_id, project_id, key_id, provider, model, " +
-	"strategy, input_tokens, output_tokens, estimated_micro_credits, charged_micro_credits, latency_ms, status, " +
-	"attempts, price_version, unpriced) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	"strategy, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, estimated_micro_credits, " +
+	"charged_micro_credits, latency_ms, status, attempts, price_version, unpriced) " +
+	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 // insertUsageRows inserts rows in tx. With a yield on SQLite it runs one
 // short statement per row and yields between them, so the transaction
@@ -206,8 +218,8 @@ func (s *Store) insertUsageRows(tx *gorm.DB, rows []usageRow, yield func()) erro
 		}
 		r := &rows[i]
 		if _, err := tx.Statement.ConnPool.ExecContext(ctx, usageInsertSQL, r.ID, r.RequestID, r.TS, r.UserID,
-			r.ProjectID, r.KeyID, r.Provider, r.Model, r.Strategy, r.InputTokens, r.OutputTokens,
-			r.EstimatedMicroCredits, r.ChargedMicroCredits, r.LatencyMS, r.Status, r.Attempts, r.PriceVersion,
+			r.ProjectID, r.KeyID, r.Provider, r.Model, r.Strategy, r.InputTokens, r.CachedInputTokens,
+			r.CacheWriteTokens, r.OutputTokens, r.EstimatedMicroCredits, r.ChargedMicroCredits, r.LatencyMS, r.Status, r.Attempts, r.PriceVersion,
 			r.Unpriced); err != nil {
 			// Raw statements bypass gorm's error translation, which
 			// turns a duplicate id into ErrDuplicatedKey (ErrConflict).

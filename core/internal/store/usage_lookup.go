@@ -16,8 +16,8 @@ func (s *Store) UsageRecordsForRequest(ctx context.Context, requestID string) ([
 		out[i] = UsageRecord{
 			ID: r.ID, RequestID: r.RequestID, Time: r.TS.UTC(), UserID: r.UserID, ProjectID: r.ProjectID,
 			KeyID: r.KeyID, Provider: r.Provider, Model: r.Model, Strategy: r.Strategy,
-			InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
-			EstimatedMicroCredits: r.EstimatedMicroCredits, ChargedMicroCredits: r.ChargedMicroCredits,
+			InputTokens: r.InputTokens, CachedInputTokens: r.CachedInputTokens, CacheWriteTokens: r.CacheWriteTokens,
+			OutputTokens: r.OutputTokens, EstimatedMicroCredits: r.EstimatedMicroCredits, ChargedMicroCredits: r.ChargedMicroCredits,
 			LatencyMS: r.LatencyMS, Status: r.Status, Attempts: int(r.Attempts), PriceVersion: r.PriceVersion,
 			Unpriced: r.Unpriced,
 		}

@@ -328,3 +328,56 @@ func TestInsertUsageKeepsLedgerCommitsDurable(t *testing.T) {
 		t.Fatalf("writer connection synchronous = %d after a usage commit, want 2 (FULL)", level)
 	}
 }
+
+// TestUsageCacheTokens: the prompt-cache counts survive the multi-row
+// insert and reach the rollups, and rows written before the migration
+// that added them read back as using no cache.
+func TestUsageCacheTokens(t *testing.T) {
+	forEachBackend(t, Options{}, func(t *testing.T, s *Store) {
+		ctx := ctxT(t)
+		latest, err := LatestVersion()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A row as the schema before the cache columns stored it.
+		if err := s.MigrateDown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := s.Version(ctx); v != latest-1 {
+			t.Fatalf("version %d after one step down from %d", v, latest)
+		}
+		old := rec(1)
+		old.RequestID, old.ID = "req-before-cache", "use_before_cache"
+		if err := s.wdb.WithContext(ctx).Exec("INSERT INTO usage_records (id, request_id, ts, project_id, provider, model, "+
+			"input_tokens, output_tokens, charged_micro_credits, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			old.ID, old.RequestID, dbTime(old.Time), old.ProjectID, old.Provider, old.Model, old.InputTokens,
+			old.OutputTokens, old.ChargedMicroCredits, old.Status).Error; err != nil {
+			t.Fatalf("insert a pre-migration row: %v", err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.UsageRecordsForRequest(ctx, "req-before-cache")
+		if err != nil || len(got) != 1 || got[0].CachedInputTokens != 0 || got[0].CacheWriteTokens != 0 || got[0].InputTokens != 10 {
+			t.Fatalf("pre-migration row = %+v, %v; want no cache counts", got, err)
+		}
+
+		recs := []UsageRecord{rec(2), rec(3)}
+		recs[0].RequestID, recs[0].InputTokens, recs[0].CachedInputTokens, recs[0].CacheWriteTokens = "req-cache", 3000, 2048, 512
+		recs[1].RequestID, recs[1].InputTokens, recs[1].CachedInputTokens = "req-cache-2", 1100, 1024
+		if err := s.InsertUsage(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.UsageRecordsForRequest(ctx, "req-cache")
+		if err != nil || len(got) != 1 || got[0].CachedInputTokens != 2048 || got[0].CacheWriteTokens != 512 {
+			t.Fatalf("stored %+v, %v; want 2048 cached and 512 written", got, err)
+		}
+		sum, err := s.UsageSummary(ctx, Filter{UserID: ""})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Total.InputTokens != 3000+1100 || sum.Total.CachedInputTokens != 2048+1024 || sum.Total.CacheWriteTokens != 512 {
+			t.Fatalf("rollup total = %+v", sum.Total)
+		}
+	})
+}

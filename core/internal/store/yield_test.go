@@ -138,8 +138,8 @@ func TestInsertUsageRowByRow(t *testing.T) {
 	base := time.Date(2026, 11, 26, 10, 30, 0, 123456000, time.UTC)
 	recs := []UsageRecord{
 		{ID: "use_a", RequestID: "req-rows", Time: base, UserID: "u1", ProjectID: "p1", KeyID: "k1", Provider: "openai",
-			Model: "gpt-4o", Strategy: "cost", InputTokens: 12, OutputTokens: 40, EstimatedMicroCredits: 900,
-			ChargedMicroCredits: 700, LatencyMS: 3, Status: UsageStatusOK, Attempts: 2, PriceVersion: "v1"},
+			Model: "gpt-4o", Strategy: "cost", InputTokens: 12, CachedInputTokens: 5, CacheWriteTokens: 4, OutputTokens: 40,
+			EstimatedMicroCredits: 900, ChargedMicroCredits: 700, LatencyMS: 3, Status: UsageStatusOK, Attempts: 2, PriceVersion: "v1"},
 		{ID: "use_b", RequestID: "req-rows", Time: base.Add(time.Second), ProjectID: "p1", Provider: "anthropic",
 			Model: "claude", Status: "rate_limited", Attempts: 1, Unpriced: true},
 	}
@@ -160,7 +160,8 @@ func TestInsertUsageRowByRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Total.Requests != 2 || sum.Total.Errors != 1 || sum.Total.ChargedMicroCredits != 700 {
+	if sum.Total.Requests != 2 || sum.Total.Errors != 1 || sum.Total.ChargedMicroCredits != 700 ||
+		sum.Total.CachedInputTokens != 5 || sum.Total.CacheWriteTokens != 4 {
 		t.Fatalf("rollup total = %+v", sum.Total)
 	}
 	err = s.insertUsage(ctx, recs[:1], yield)
