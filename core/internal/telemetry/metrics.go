@@ -48,6 +48,12 @@ const (
 	directionOutput = "output"
 )
 
+// Prompt-cache operations for [Metrics.AddPromptCacheTokens].
+const (
+	cacheRead  = "read"
+	cacheWrite = "write"
+)
+
 // Reload results for the oneflow_reloads_total{result} label.
 const (
 	reloadSuccess = "success"
@@ -74,6 +80,7 @@ type Metrics struct {
 	providerErrors   *prometheus.CounterVec
 	providerDuration *prometheus.HistogramVec
 	tokens           *prometheus.CounterVec
+	cacheTokens      *prometheus.CounterVec
 	credits          *prometheus.CounterVec
 	estimateRatio    *prometheus.HistogramVec
 	unpriced         *prometheus.CounterVec
@@ -114,6 +121,8 @@ type modelSeries struct {
 	duration      prometheus.Observer
 	inputTokens   prometheus.Counter
 	outputTokens  prometheus.Counter
+	cacheRead     prometheus.Counter
+	cacheWrite    prometheus.Counter
 	credits       prometheus.Counter
 	estimateRatio prometheus.Observer
 	unpriced      prometheus.Counter
@@ -151,6 +160,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "oneflow_tokens_total",
 			Help: "Tokens reported by vendors, by provider, model and direction (input or output).",
 		}, []string{"provider", "model", "direction"}),
+		// Not a direction of oneflow_tokens_total: these tokens are part
+		// of its input, and a sum over directions must not count them
+		// twice.
+		cacheTokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oneflow_prompt_cache_tokens_total",
+			Help: "Input tokens the vendor read from (kind=read) or wrote to (kind=write) its prompt cache, by provider and model; already counted in oneflow_tokens_total{direction=\"input\"}.",
+		}, []string{"provider", "model", "kind"}),
 		credits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oneflow_credits_charged_total",
 			Help: "Credits charged, as a float for dashboards; the ledger holds the exact amounts.",
@@ -208,7 +224,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.httpRequests, m.httpDuration, m.breakerState, m.providerErrors,
-		m.providerDuration, m.tokens, m.credits, m.estimateRatio, m.unpriced,
+		m.providerDuration, m.tokens, m.cacheTokens, m.credits, m.estimateRatio, m.unpriced,
 		m.pluginUp, m.pluginRestarts, m.ratelimitRejections, m.ratelimitBackendErr,
 		m.fallbacks, m.usageDropped, m.reloads, m.configGeneration, m.balances,
 	} {
@@ -283,6 +299,22 @@ func (m *Metrics) AddTokens(providerName, model string, input, output int64) {
 	}
 }
 
+// AddPromptCacheTokens counts the input tokens a vendor reported reading
+// from and writing to its prompt cache for one request. Zero counts are
+// skipped.
+func (m *Metrics) AddPromptCacheTokens(providerName, model string, read, write int64) {
+	if m == nil || (read <= 0 && write <= 0) {
+		return
+	}
+	s := m.model(providerName, model)
+	if read > 0 {
+		s.cacheRead.Add(float64(read))
+	}
+	if write > 0 {
+		s.cacheWrite.Add(float64(write))
+	}
+}
+
 // AddCreditsCharged counts credits charged for one request, given in the
 // ledger's exact unit (micro-credits). The metric is a float64 number of
 // credits: fine for rates and dashboards, never for accounting.
@@ -351,6 +383,7 @@ func (m *Metrics) ForgetProvider(providerName string) {
 	m.providerErrors.DeletePartialMatch(l)
 	m.providerDuration.DeletePartialMatch(l)
 	m.tokens.DeletePartialMatch(l)
+	m.cacheTokens.DeletePartialMatch(l)
 	m.credits.DeletePartialMatch(l)
 	m.estimateRatio.DeletePartialMatch(l)
 	m.unpriced.DeletePartialMatch(l)
@@ -435,6 +468,8 @@ func (m *Metrics) model(providerName, model string) *modelSeries {
 		duration:      m.providerDuration.WithLabelValues(providerName, model),
 		inputTokens:   m.tokens.WithLabelValues(providerName, model, directionInput),
 		outputTokens:  m.tokens.WithLabelValues(providerName, model, directionOutput),
+		cacheRead:     m.cacheTokens.WithLabelValues(providerName, model, cacheRead),
+		cacheWrite:    m.cacheTokens.WithLabelValues(providerName, model, cacheWrite),
 		credits:       m.credits.WithLabelValues(providerName, model),
 		estimateRatio: m.estimateRatio.WithLabelValues(providerName, model),
 		unpriced:      m.unpriced.WithLabelValues(providerName, model),

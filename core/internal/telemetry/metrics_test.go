@@ -96,6 +96,9 @@ func TestMetricsExposition(t *testing.T) {
 	m.ProviderError("openai", provider.KindRateLimited)
 	m.ObserveProviderCall("openai", "gpt-4o", 80*time.Millisecond)
 	m.AddTokens("openai", "gpt-4o", 12, 30)
+	m.AddPromptCacheTokens("openai", "gpt-4o", 8, 0)
+	m.AddPromptCacheTokens("openai", "gpt-4o", 2, 3)
+	m.AddPromptCacheTokens("openai", "gpt-4o", 0, 0)
 	m.AddCreditsCharged("openai", "gpt-4o", 1_500_000)
 	m.ObserveEstimate("openai", "gpt-4o", 100, 110)
 	m.UnpricedRequest("local", "llama3.1:8b")
@@ -122,6 +125,7 @@ func TestMetricsExposition(t *testing.T) {
 		{"provider_errors_total", dto.MetricType_COUNTER, []string{"kind", "provider"}},
 		{"oneflow_provider_request_duration_seconds", dto.MetricType_HISTOGRAM, []string{"model", "provider"}},
 		{"oneflow_tokens_total", dto.MetricType_COUNTER, []string{"direction", "model", "provider"}},
+		{"oneflow_prompt_cache_tokens_total", dto.MetricType_COUNTER, []string{"kind", "model", "provider"}},
 		{"oneflow_credits_charged_total", dto.MetricType_COUNTER, []string{"model", "provider"}},
 		{"oneflow_plugin_up", dto.MetricType_GAUGE, []string{"plugin"}},
 		{"oneflow_plugin_restarts_total", dto.MetricType_COUNTER, []string{"plugin"}},
@@ -167,6 +171,8 @@ func TestMetricsExposition(t *testing.T) {
 		{"provider_errors_total", map[string]string{"provider": "openai", "kind": "rate_limited"}, 1},
 		{"oneflow_tokens_total", map[string]string{"provider": "openai", "model": "gpt-4o", "direction": "input"}, 12},
 		{"oneflow_tokens_total", map[string]string{"provider": "openai", "model": "gpt-4o", "direction": "output"}, 30},
+		{"oneflow_prompt_cache_tokens_total", map[string]string{"provider": "openai", "model": "gpt-4o", "kind": "read"}, 10},
+		{"oneflow_prompt_cache_tokens_total", map[string]string{"provider": "openai", "model": "gpt-4o", "kind": "write"}, 3},
 		{"oneflow_credits_charged_total", map[string]string{"provider": "openai", "model": "gpt-4o"}, 1.5},
 		{"oneflow_reloads_total", map[string]string{"result": "success"}, 1},
 		{"oneflow_reloads_total", map[string]string{"result": "failure"}, 1},
@@ -319,6 +325,7 @@ func TestForgetProviderAndPlugin(t *testing.T) {
 	m.SetBreakerState("openai", "gpt-4o", BreakerHalfOpen)
 	m.AddTokens("openai", "gpt-4o", 1, 1)
 	m.AddTokens("anthropic", "claude-3-haiku", 1, 1)
+	m.AddPromptCacheTokens("openai", "gpt-4o", 1, 1)
 	m.SetPluginUp("openai", false)
 	m.ForgetProvider("openai")
 	m.ForgetPlugin("openai")
@@ -331,6 +338,13 @@ func TestForgetProviderAndPlugin(t *testing.T) {
 	}
 	if got := len(fams["oneflow_tokens_total"].GetMetric()); got != 2 {
 		t.Errorf("%d token series, want anthropic's two", got)
+	}
+	for _, s := range fams["oneflow_prompt_cache_tokens_total"].GetMetric() {
+		for _, l := range s.GetLabel() {
+			if l.GetName() == "provider" && l.GetValue() == "openai" {
+				t.Errorf("prompt-cache series of a forgotten provider is still exported: %v", s)
+			}
+		}
 	}
 	// Observing again after forgetting must export again, not count into
 	// a cached child that is no longer registered.
@@ -348,6 +362,7 @@ func TestNilMetricsIsANoOp(t *testing.T) {
 	m.ProviderError("p", provider.KindAuth)
 	m.ObserveProviderCall("p", "m", time.Millisecond)
 	m.AddTokens("p", "m", 1, 1)
+	m.AddPromptCacheTokens("p", "m", 1, 1)
 	m.AddCreditsCharged("p", "m", 1)
 	m.ObserveEstimate("p", "m", 1, 1)
 	m.UnpricedRequest("p", "m")
