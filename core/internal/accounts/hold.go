@@ -130,6 +130,7 @@ func (h *hold) usageRecord(rec server.UsageRecord, charged int64) store.UsageRec
 	r := store.UsageRecord{
 		RequestID: rec.RequestID, Time: rec.Time, UserID: rec.UserID, ProjectID: rec.ProjectID, KeyID: rec.KeyID,
 		Provider: rec.Provider, Model: rec.Model, Strategy: rec.Strategy, InputTokens: rec.InputTokens,
+		CachedInputTokens: rec.CachedInputTokens, CacheWriteTokens: rec.CacheWriteTokens,
 		OutputTokens: rec.OutputTokens, EstimatedMicroCredits: rec.EstimatedMicroCredits,
 		ChargedMicroCredits: charged, LatencyMS: rec.LatencyMS, Status: rec.Status, Attempts: rec.Attempts,
 		PriceVersion: rec.PriceVersion, Unpriced: rec.Unpriced,

@@ -40,6 +40,7 @@ func usageRows(rows []store.UsageRow, g store.GroupBy) []server.UsageRow {
 		}
 		out[i] = server.UsageRow{
 			Key: key, Requests: r.Requests, Errors: r.Errors, InputTokens: r.InputTokens,
+			CachedInputTokens: r.CachedInputTokens, CacheWriteTokens: r.CacheWriteTokens,
 			OutputTokens: r.OutputTokens, MicroCredits: r.ChargedMicroCredits,
 		}
 	}

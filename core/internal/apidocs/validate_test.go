@@ -25,11 +25,11 @@ func hdr(contentType string, kv ...string) http.Header {
 const (
 	goodChat = `{"id":"chatcmpl-1","object":"chat.completion","created":1767225600,"model":"gpt-4o-mini",
 		"choices":[{"index":0,"message":{"role":"assistant","content":"Hi."},"finish_reason":"stop","logprobs":null}],
-		"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14,"credits":"0.0033"}}`
+		"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":0},"credits":"0.0033"}}`
 	goodStream = "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null,\"logprobs\":null}]}\n\n" +
 		"data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\",\"logprobs\":null}]}\n\n" +
 		": keep-alive\n\n" +
-		"data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4,\"credits\":\"0.01\"}}\n\n" +
+		"data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4,\"prompt_tokens_details\":{\"cached_tokens\":2,\"cache_write_tokens\":0},\"credits\":\"0.01\"}}\n\n" +
 		"data: [DONE]\n\n"
 	errorBody = `{"error":{"message":"the project's balance cannot cover the request","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`
 )
@@ -62,8 +62,8 @@ func TestValidateResponse(t *testing.T) {
 		{"images", "POST", "/v1/images/generations", 200, hdr(jsonCT), `{"created":1,"data":[{"b64_json":"iVBORw0KGgo=","revised_prompt":"p"}],"usage":{"images":1,"credits":"4"}}`, ""},
 		{"speech", "POST", "/v1/audio/speech", 200, hdr("audio/mpeg", "X-OneFlow-Credits", "0.15"), "ID3\x04\x00binary", ""},
 		{"estimate", "POST", "/api/v1/estimate", 200, hdr(jsonCT), `{"primary_model":"m","provider":"p","estimated_credits":"0.036","estimated_usd":"0.00036","fallback_chain":[{"model":"n","provider":"q","estimated_credits":"0.2"}],"reason":"cheapest","input_tokens":1200,"output_tokens":300}`, ""},
-		{"request", "POST", "/api/v1/request", 200, hdr(jsonCT), `{"id":"r1","output":"hi","model_used":"m","provider":"p","usage":{"input_tokens":1,"output_tokens":1},"credits_charged":"0.01","attempts":[{"model":"m","provider":"p","outcome":"ok","latency_ms":12.5}]}`, ""},
-		{"usage", "GET", "/api/v1/usage?group_by=model", 200, hdr(jsonCT), `{"data":[{"key":"m","requests":2,"errors":0,"input_tokens":10,"output_tokens":5,"credits":"1.5"}]}`, ""},
+		{"request", "POST", "/api/v1/request", 200, hdr(jsonCT), `{"id":"r1","output":"hi","model_used":"m","provider":"p","usage":{"input_tokens":1,"output_tokens":1,"cached_input_tokens":0,"cache_write_tokens":0},"credits_charged":"0.01","attempts":[{"model":"m","provider":"p","outcome":"ok","latency_ms":12.5}]}`, ""},
+		{"usage", "GET", "/api/v1/usage?group_by=model", 200, hdr(jsonCT), `{"data":[{"key":"m","requests":2,"errors":0,"input_tokens":10,"cached_input_tokens":4,"cache_write_tokens":0,"output_tokens":5,"credits":"1.5"}]}`, ""},
 		{"usage summary", "GET", "/api/v1/usage/summary", 200, hdr(jsonCT), `{"total_credits":"1.5","requests":2,"error_rate":0,"by_provider":[],"by_model":[],"top_projects":[]}`, ""},
 		{"plugins", "GET", "/api/v1/plugins", 200, hdr(jsonCT), `{"generation":2,"plugins":[{"name":"openai","plugin":"oneflow-provider-openai","kind":"provider","version":"1.0.0","pid":42,"state":"serving","restarts":0,"generation":2}]}`, ""},
 		{"providers", "GET", "/api/v1/providers", 200, hdr(jsonCT), `{"providers":[{"name":"openai","plugin":"oneflow-provider-openai","state":"serving","models":["gpt-4o-mini"],"breakers":[{"model":"gpt-4o-mini","state":"half-open"}]}]}`, ""},
@@ -84,6 +84,8 @@ func TestValidateResponse(t *testing.T) {
 		{"balance as a number", "GET", "/api/v1/admin/projects/p1", 200, hdr(jsonCT), `{"id":"p1","name":"research","balance_credits":12.5}`, "balance_credits"},
 		{"credits not a decimal", "POST", "/api/v1/admin/projects/p1/credits", 200, hdr(jsonCT), `{"balance_credits":"1e3"}`, "regular expression"},
 		{"usage credits as a number", "POST", "/v1/chat/completions", 200, hdr(jsonCT), strings.Replace(goodChat, `"credits":"0.0033"`, `"credits":0.0033`, 1), "/usage/credits"},
+		{"negative cached tokens", "POST", "/v1/chat/completions", 200, hdr(jsonCT), strings.Replace(goodChat, `"cached_tokens":0`, `"cached_tokens":-1`, 1), "/usage/prompt_tokens_details/cached_tokens"},
+		{"usage row without its cache counts", "GET", "/api/v1/usage", 200, hdr(jsonCT), `{"data":[{"key":"m","requests":2,"errors":0,"input_tokens":10,"output_tokens":5,"credits":"1.5"}]}`, "cached_input_tokens"},
 		{"missing required field", "GET", "/v1/models", 200, hdr(jsonCT), `{"data":[]}`, `"object"`},
 		{"wrong enum", "GET", "/health", 200, hdr(jsonCT), `{"status":"fine"}`, "/status"},
 		{"undocumented status", "GET", "/health", 418, hdr(jsonCT), `{}`, "status is not supported"},

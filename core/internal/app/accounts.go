@@ -28,12 +28,19 @@ func (h *meteredHold) Settle(ctx context.Context, o server.Outcome) int64 {
 		if err != nil && !errors.Is(err, pricing.ErrUnpriced) {
 			h.a.log.Error("cannot price a finished call; charging nothing", "request_id", h.requestID, "provider", o.Target.Provider, "model", o.Target.Model, "err", err)
 		}
+		if q.CacheIgnored {
+			// The plugin broke the sdk's contract (plugintest checks it);
+			// its operator should hear of it, as its users pay full price.
+			h.a.log.Warn("plugin reported prompt-cache counts that are not parts of its input tokens; billed all input at the input price",
+				"request_id", h.requestID, "provider", o.Target.Provider, "model", o.Target.Model,
+				"input_tokens", o.Usage.InputTokens, "cached_input_tokens", o.Usage.CachedInputTokens, "cache_write_tokens", o.Usage.CacheWriteTokens)
+		}
 	}
 	rec := server.UsageRecord{
 		RequestID: h.requestID, UserID: h.p.UserID, ProjectID: h.p.Project, KeyID: h.p.KeyID,
 		Provider: o.Target.Provider, Model: o.Target.Model, Strategy: o.Strategy,
-		InputTokens: o.Usage.InputTokens, OutputTokens: o.Usage.OutputTokens,
-		LatencyMS: o.Latency.Milliseconds(), Status: statusClass(o.Status), Attempts: len(o.Attempts),
+		InputTokens: o.Usage.InputTokens, CachedInputTokens: o.Usage.CachedInputTokens, CacheWriteTokens: o.Usage.CacheWriteTokens,
+		OutputTokens: o.Usage.OutputTokens, LatencyMS: o.Latency.Milliseconds(), Status: statusClass(o.Status), Attempts: len(o.Attempts),
 		PriceVersion: q.PriceVersion, Unpriced: q.Unpriced,
 	}
 	est, haveEst := h.a.estimateOf(o)
@@ -81,6 +88,10 @@ func (a *App) estimateOf(o server.Outcome) (int64, bool) {
 	if o.Target.Provider == "" || o.EstimatedInputTokens <= 0 || o.Usage == (server.Usage{}) {
 		return 0, false
 	}
+	// The vendor's cache counts stay, so that a cache hit is not taken
+	// for a counting error. Should OneFlow have counted fewer tokens than
+	// the vendor read from or wrote to its cache, pricing ignores the
+	// split and the estimate is the input at full price.
 	u := o.Usage
 	u.InputTokens = o.EstimatedInputTokens
 	q, err := (backend{a}).Quote(o.Target, u)
@@ -97,6 +108,7 @@ func (a *App) recordOutcome(o server.Outcome, q server.Quote, charged, est int64
 		return
 	}
 	m.AddTokens(o.Target.Provider, o.Target.Model, o.Usage.InputTokens, o.Usage.OutputTokens)
+	m.AddPromptCacheTokens(o.Target.Provider, o.Target.Model, o.Usage.CachedInputTokens, o.Usage.CacheWriteTokens)
 	if q.Unpriced {
 		m.UnpricedRequest(o.Target.Provider, o.Target.Model)
 		return

@@ -194,15 +194,23 @@ func (b backend) Ready() (bool, map[string]string) {
 func (b backend) Reload(ctx context.Context) error { return b.a.Reload(ctx) }
 
 func (b backend) Quote(t gateway.Target, u server.Usage) (server.Quote, error) {
-	g := b.a.cur.Load()
-	c, err := g.prices.Cost(t.Provider, t.Model, pricing.Usage{
-		InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, Characters: u.Characters,
+	return quote(b.a.cur.Load().prices.Cost, t, u)
+}
+
+func (b backend) QuoteMax(t gateway.Target, u server.Usage) (server.Quote, error) {
+	return quote(b.a.cur.Load().prices.MaxCost, t, u)
+}
+
+func quote(cost func(provider, model string, u pricing.Usage) (pricing.Cost, error), t gateway.Target, u server.Usage) (server.Quote, error) {
+	c, err := cost(t.Provider, t.Model, pricing.Usage{
+		InputTokens: u.InputTokens, CachedInputTokens: u.CachedInputTokens, CacheWriteTokens: u.CacheWriteTokens,
+		OutputTokens: u.OutputTokens, Characters: u.Characters,
 		Images: u.Images, ImageSize: u.ImageSize, ImageQuality: u.ImageQuality,
 	})
 	if err != nil {
 		return server.Quote{}, err
 	}
-	return server.Quote{MicroCredits: c.MicroCredits, Unpriced: c.Unpriced, PriceVersion: c.PriceVersion}, nil
+	return server.Quote{MicroCredits: c.MicroCredits, Unpriced: c.Unpriced, PriceVersion: c.PriceVersion, CacheIgnored: c.CacheIgnored}, nil
 }
 
 func (b backend) Reserve(ctx context.Context, p *server.Principal, requestID string, maxMicroCredits int64) (server.Hold, error) {

@@ -128,6 +128,8 @@ type UsageRecord struct {
 	Model                 string
 	Strategy              string
 	InputTokens           int64
+	CachedInputTokens     int64
+	CacheWriteTokens      int64
 	OutputTokens          int64
 	EstimatedMicroCredits int64
 	LatencyMS             int64
@@ -150,12 +152,16 @@ type UsageFilter struct {
 
 // UsageRow is one group of usage.
 type UsageRow struct {
-	Key          string
-	Requests     int64
-	Errors       int64
-	InputTokens  int64
-	OutputTokens int64
-	MicroCredits int64
+	Key         string
+	Requests    int64
+	Errors      int64
+	InputTokens int64
+	// CachedInputTokens and CacheWriteTokens are the parts of InputTokens
+	// the vendor read from and wrote to its prompt cache.
+	CachedInputTokens int64
+	CacheWriteTokens  int64
+	OutputTokens      int64
+	MicroCredits      int64
 }
 
 // UsageSummary is the cost breakdown of a filter.

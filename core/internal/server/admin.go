@@ -305,6 +305,7 @@ func (s *server) usageFilter(c *gin.Context) (UsageFilter, bool) {
 
 func (s *server) usageRowJSON(r UsageRow) gin.H {
 	return gin.H{"key": r.Key, "requests": r.Requests, "errors": r.Errors, "input_tokens": r.InputTokens,
+		"cached_input_tokens": r.CachedInputTokens, "cache_write_tokens": r.CacheWriteTokens,
 		"output_tokens": r.OutputTokens, "credits": s.formatCredits(r.MicroCredits)}
 }
 

@@ -64,7 +64,7 @@ func (s *server) begin(c *gin.Context, snap *gateway.Snapshot, model string, f g
 	p := principalOf(c)
 	var quotaErr error
 	for _, t := range plan.Targets {
-		q, err := s.o.Backend.Quote(t, maxUsage(t))
+		q, err := s.o.Backend.QuoteMax(t, maxUsage(t))
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err

@@ -206,12 +206,14 @@ func (s *server) request(c *gin.Context) {
 		return
 	}
 	r := res.Response
-	charged := k.end(res.Target, Usage{InputTokens: r.Usage.InputTokens, OutputTokens: r.Usage.OutputTokens}, r.Usage.Estimated, res.Attempts, http.StatusOK)
+	u := textUsage(r.Usage)
+	charged := k.end(res.Target, u, r.Usage.Estimated, res.Attempts, http.StatusOK)
 	k.setHeaders(res.Target, charged, res.ProviderWait)
 	c.JSON(http.StatusOK, gin.H{
 		"id": requestIDOf(c), "output": r.Content, "finish_reason": r.FinishReason,
 		"model_used": res.Target.Model, "provider": res.Target.Provider, "strategy": k.plan.Strategy, "reason": k.plan.Reason,
-		"usage":           gin.H{"input_tokens": r.Usage.InputTokens, "output_tokens": r.Usage.OutputTokens},
+		"usage": gin.H{"input_tokens": u.InputTokens, "output_tokens": u.OutputTokens,
+			"cached_input_tokens": u.CachedInputTokens, "cache_write_tokens": u.CacheWriteTokens},
 		"credits_charged": s.formatCredits(charged), "usd_charged": s.o.Backend.FormatUSD(charged),
 		"attempts": attemptsJSON(res.Attempts),
 	})

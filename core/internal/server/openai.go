@@ -238,7 +238,8 @@ func (s *server) chatCompletions(c *gin.Context) {
 		return
 	}
 	r := res.Response
-	charged := k.end(res.Target, Usage{InputTokens: r.Usage.InputTokens, OutputTokens: r.Usage.OutputTokens}, r.Usage.Estimated, res.Attempts, http.StatusOK)
+	u := textUsage(r.Usage)
+	charged := k.end(res.Target, u, r.Usage.Estimated, res.Attempts, http.StatusOK)
 	k.setHeaders(res.Target, charged, res.ProviderWait)
 	finish := string(r.FinishReason)
 	if finish == "" {
@@ -259,10 +260,7 @@ func (s *server) chatCompletions(c *gin.Context) {
 	c.JSON(http.StatusOK, chatCompletion{
 		ID: id, Object: "chat.completion", Created: time.Now().Unix(), Model: res.Target.Model,
 		Choices: []chatChoice{{Index: 0, Message: msg, FinishReason: &finish}},
-		Usage: &chatUsage{
-			PromptTokens: r.Usage.InputTokens, CompletionTokens: r.Usage.OutputTokens,
-			TotalTokens: r.Usage.InputTokens + r.Usage.OutputTokens, Credits: s.formatCredits(charged),
-		},
+		Usage:   s.chatUsage(u, charged),
 	})
 }
 
@@ -294,6 +292,16 @@ func usesTools(req *provider.ChatRequest) bool {
 		}
 	}
 	return false
+}
+
+// chatUsage is the usage object of a chat answer or of a stream's usage
+// chunk.
+func (s *server) chatUsage(u Usage, charged int64) *chatUsage {
+	return &chatUsage{
+		PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens, TotalTokens: u.InputTokens + u.OutputTokens,
+		PromptTokensDetails: promptTokensDetails{CachedTokens: u.CachedInputTokens, CacheWriteTokens: u.CacheWriteTokens},
+		Credits:             s.formatCredits(charged),
+	}
 }
 
 func (s *server) formatCredits(mc int64) string {

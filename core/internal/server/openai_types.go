@@ -484,9 +484,19 @@ type choiceDelta struct {
 }
 
 type chatUsage struct {
-	PromptTokens     int64 `json:"prompt_tokens"`
-	CompletionTokens int64 `json:"completion_tokens"`
-	TotalTokens      int64 `json:"total_tokens"`
+	PromptTokens        int64               `json:"prompt_tokens"`
+	CompletionTokens    int64               `json:"completion_tokens"`
+	TotalTokens         int64               `json:"total_tokens"`
+	PromptTokensDetails promptTokensDetails `json:"prompt_tokens_details"`
 	// Credits is OneFlow's addition: what the call cost, exact decimal.
 	Credits string `json:"credits,omitempty"`
+}
+
+// promptTokensDetails is CompletionUsage.prompt_tokens_details, the part of
+// prompt_tokens the vendor read from or wrote to its prompt cache, which
+// clients use to see why a call cost what it did. OpenAI sends it on every
+// answer, zeros included, and so does OneFlow, whichever vendor answered.
+type promptTokensDetails struct {
+	CachedTokens     int64 `json:"cached_tokens"`
+	CacheWriteTokens int64 `json:"cache_write_tokens"`
 }

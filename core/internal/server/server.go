@@ -40,6 +40,11 @@ type Backend interface {
 	// error wrapping pricing.ErrUnpriced for a model without a price unless
 	// unpriced models are allowed, in which case Quote.Unpriced is set.
 	Quote(t gateway.Target, u Usage) (Quote, error)
+	// QuoteMax is the most u can cost on t whichever of its input tokens
+	// the vendor reads from or writes to its prompt cache, which nobody
+	// knows before the call: every input token at the model's dearest
+	// input rate. Credit holds and quota checks are sized with it.
+	QuoteMax(t gateway.Target, u Usage) (Quote, error)
 	// Reserve holds up to maxMicroCredits of the caller's balance for one
 	// call; the Hold settles it with what the vendor reported.
 	Reserve(ctx context.Context, p *Principal, requestID string, maxMicroCredits int64) (Hold, error)
@@ -59,6 +64,9 @@ type Quote struct {
 	MicroCredits int64
 	Unpriced     bool
 	PriceVersion string
+	// CacheIgnored is true when the usage's prompt-cache counts could not
+	// be parts of its input tokens, so the input was priced in full.
+	CacheIgnored bool
 }
 
 // Hold is a reservation of credits for one call.
@@ -95,7 +103,18 @@ type TokenCounter interface {
 // Usage is what a call consumed.
 type Usage struct {
 	InputTokens, OutputTokens, Characters, Images int64
-	ImageSize, ImageQuality                       string
+	// CachedInputTokens and CacheWriteTokens are the parts of InputTokens
+	// the vendor read from and wrote to its prompt cache.
+	CachedInputTokens, CacheWriteTokens int64
+	ImageSize, ImageQuality             string
+}
+
+// textUsage is what a chat call consumed, as the plugin reported it.
+func textUsage(u provider.Usage) Usage {
+	return Usage{
+		InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
+		CachedInputTokens: u.CachedInputTokens, CacheWriteTokens: u.CacheWriteTokens,
+	}
 }
 
 // Principal is an authenticated caller.

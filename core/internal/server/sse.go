@@ -110,7 +110,7 @@ func (s *server) streamChat(k *call, preq *provider.ChatRequest, req *chatReques
 	u, estimated := Usage{}, false
 	switch {
 	case usage != nil:
-		u = Usage{InputTokens: usage.InputTokens, OutputTokens: usage.OutputTokens}
+		u = textUsage(*usage)
 		estimated = usage.Estimated
 	default:
 		u = Usage{InputTokens: inTokens, OutputTokens: s.o.Backend.Tokens().Text(res.Target.Model, relayed.String())}
@@ -134,7 +134,7 @@ func (s *server) streamChat(k *call, preq *provider.ChatRequest, req *chatReques
 	}
 	if wantUsage {
 		_ = sw.event(chatCompletion{ID: id, Object: "chat.completion.chunk", Created: created, Model: res.Target.Model, Choices: []chatChoice{},
-			Usage: &chatUsage{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens, TotalTokens: u.InputTokens + u.OutputTokens, Credits: s.formatCredits(charged)}})
+			Usage: s.chatUsage(u, charged)})
 	}
 	sw.done()
 }
