@@ -152,6 +152,9 @@ strategy "balanced" {
 
 # ---------------------------------------------------------------- providers
 # Prices are USD: per 1M tokens (input/output), per image, per 1K characters.
+# cached_input_price and cache_write_price (per 1M tokens) price the prompt tokens
+# a vendor reads from or writes to its prompt cache; left out, they cost input_price.
+# They are set only where the vendor publishes them for the model.
 
 provider "openai" {
   plugin          = "openai"
@@ -162,22 +165,24 @@ provider "openai" {
   read_timeout    = "30s"
 
   model "gpt-4o" {
-    modality       = "text"
-    input_price    = 2.50
-    output_price   = 10.00
-    quality        = 90
-    context_window = 128000
-    tokenizer      = "o200k_base"
-    effective      = "2024-10-01"
+    modality           = "text"
+    input_price        = 2.50
+    output_price       = 10.00
+    cached_input_price = 1.25 # prompt-cache hits: half the input price
+    quality            = 90
+    context_window     = 128000
+    tokenizer          = "o200k_base"
+    effective          = "2024-10-01"
   }
   model "gpt-4o-mini" {
-    modality       = "text"
-    input_price    = 0.15
-    output_price   = 0.60
-    quality        = 75
-    context_window = 128000
-    tokenizer      = "o200k_base"
-    effective      = "2024-07-18"
+    modality           = "text"
+    input_price        = 0.15
+    output_price       = 0.60
+    cached_input_price = 0.075
+    quality            = 75
+    context_window     = 128000
+    tokenizer          = "o200k_base"
+    effective          = "2024-07-18"
   }
   model "gpt-4-turbo" {
     modality       = "text"
@@ -263,13 +268,15 @@ provider "anthropic" {
   read_timeout    = "30s"
 
   model "claude-3-opus-20240229" {
-    aliases        = ["claude-3-opus"]
-    modality       = "text"
-    input_price    = 15
-    output_price   = 75
-    quality        = 92
-    context_window = 200000
-    effective      = "2024-02-29"
+    aliases            = ["claude-3-opus"]
+    modality           = "text"
+    input_price        = 15
+    output_price       = 75
+    cached_input_price = 1.50  # cache reads: a tenth of the input price
+    cache_write_price  = 18.75 # 5-minute cache writes: 1.25 times it
+    quality            = 92
+    context_window     = 200000
+    effective          = "2024-02-29"
   }
   model "claude-3-sonnet-20240229" {
     aliases        = ["claude-3-sonnet"]
@@ -281,31 +288,37 @@ provider "anthropic" {
     effective      = "2024-02-29"
   }
   model "claude-3-haiku-20240307" {
-    aliases        = ["claude-3-haiku"]
-    modality       = "text"
-    input_price    = 0.25
-    output_price   = 1.25
-    quality        = 70
-    context_window = 200000
-    effective      = "2024-03-07"
+    aliases            = ["claude-3-haiku"]
+    modality           = "text"
+    input_price        = 0.25
+    output_price       = 1.25
+    cached_input_price = 0.03 # as Anthropic publishes them, not exactly 0.1x and 1.25x
+    cache_write_price  = 0.30
+    quality            = 70
+    context_window     = 200000
+    effective          = "2024-03-07"
   }
   model "claude-3-5-sonnet-20241022" {
-    aliases        = ["claude-3-5-sonnet-latest"]
-    modality       = "text"
-    input_price    = 3
-    output_price   = 15
-    quality        = 91
-    context_window = 200000
-    effective      = "2024-10-22"
+    aliases            = ["claude-3-5-sonnet-latest"]
+    modality           = "text"
+    input_price        = 3
+    output_price       = 15
+    cached_input_price = 0.30
+    cache_write_price  = 3.75
+    quality            = 91
+    context_window     = 200000
+    effective          = "2024-10-22"
   }
   model "claude-3-5-haiku-20241022" {
-    aliases        = ["claude-3-5-haiku-latest"]
-    modality       = "text"
-    input_price    = 0.80
-    output_price   = 4
-    quality        = 80
-    context_window = 200000
-    effective      = "2024-10-22"
+    aliases            = ["claude-3-5-haiku-latest"]
+    modality           = "text"
+    input_price        = 0.80
+    output_price       = 4
+    cached_input_price = 0.08
+    cache_write_price  = 1
+    quality            = 80
+    context_window     = 200000
+    effective          = "2024-10-22"
   }
 }
 

@@ -126,6 +126,45 @@ func TestLoadShippedConfig(t *testing.T) {
 		})
 	}
 
+	// Prompt-cache prices where the vendor publishes them: OpenAI's cached
+	// input at half the input price; Anthropic's cache reads at a tenth
+	// and 5-minute writes at 1.25 times it (Haiku 3 as published, rounded).
+	// -1 is unset.
+	cachePrices := []struct {
+		provider, model string
+		cached, write   int64
+	}{
+		{"openai", "gpt-4o", 1_250_000, -1},
+		{"openai", "gpt-4o-mini", 75_000, -1},
+		{"openai", "gpt-4-turbo", -1, -1},
+		{"openai", "gpt-4", -1, -1},
+		{"openai", "gpt-3.5-turbo", -1, -1},
+		{"local", "llama3.1:8b", -1, -1},
+		{"anthropic", "claude-3-opus-20240229", 1_500_000, 18_750_000},
+		{"anthropic", "claude-3-sonnet-20240229", -1, -1},
+		{"anthropic", "claude-3-haiku-20240307", 30_000, 300_000},
+		{"anthropic", "claude-3-5-sonnet-20241022", 300_000, 3_750_000},
+		{"anthropic", "claude-3-5-haiku-20241022", 80_000, 1_000_000},
+	}
+	for _, tc := range cachePrices {
+		t.Run("cache/"+tc.provider+"/"+tc.model, func(t *testing.T) {
+			p, _ := cfg.Provider(tc.provider)
+			m, ok := p.Model(tc.model)
+			if !ok {
+				t.Fatalf("model %q missing", tc.model)
+			}
+			got := func(v int64, set bool) int64 {
+				if !set {
+					return -1
+				}
+				return v
+			}
+			if c, w := got(m.CachedInputMicroUSDPerMTok, m.HasCachedInputPrice), got(m.CacheWriteMicroUSDPerMTok, m.HasCacheWritePrice); c != tc.cached || w != tc.write {
+				t.Errorf("cache prices = %d / %d, want %d / %d (-1: unset)", c, w, tc.cached, tc.write)
+			}
+		})
+	}
+
 	t.Run("providers", func(t *testing.T) {
 		openai, _ := cfg.Provider("openai")
 		if openai.APIKeyEnv != "OPENAI_API_KEY" || openai.APIKey != "" || !openai.Enabled ||

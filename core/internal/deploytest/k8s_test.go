@@ -348,6 +348,8 @@ func modelEqual(a, b config.Model) bool {
 	return a.ID == b.ID && a.PriceVersion == b.PriceVersion &&
 		a.InputMicroUSDPerMTok == b.InputMicroUSDPerMTok &&
 		a.OutputMicroUSDPerMTok == b.OutputMicroUSDPerMTok &&
+		a.CachedInputMicroUSDPerMTok == b.CachedInputMicroUSDPerMTok && a.HasCachedInputPrice == b.HasCachedInputPrice &&
+		a.CacheWriteMicroUSDPerMTok == b.CacheWriteMicroUSDPerMTok && a.HasCacheWritePrice == b.HasCacheWritePrice &&
 		a.PerKCharMicroUSD == b.PerKCharMicroUSD &&
 		maps.Equal(a.ImageMicroUSD, b.ImageMicroUSD) &&
 		a.Quality == b.Quality && a.Modality == b.Modality
