@@ -331,3 +331,38 @@ provider "anthropic" {
 		t.Error("a refused call reached the vendor")
 	}
 }
+
+// TestPromptCacheCountsThatDoNotAddUp: a plugin reporting more cache reads
+// than input tokens gets no discount (and no free call): its input is
+// billed at the input price and the operator is told which request.
+func TestPromptCacheCountsThatDoNotAddUp(t *testing.T) {
+	extra := fmt.Sprintf(`
+plugin "testplugin" {
+  kind = "provider"
+  path = %q
+  env  = { TESTPLUGIN_CACHED_INPUT_TOKENS = "5" }
+}
+provider "broken" {
+  plugin = "testplugin"
+  model "echo" {
+    input_price        = 1
+    output_price       = 1
+    cached_input_price = 0
+  }
+}
+`, filepath.Join(bin, "testplugin"))
+	c := startCore(t, configFor(nil, extra))
+	c.waitReady()
+	resp, b := c.do("POST", "/v1/chat/completions", chatBody("broken/echo"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	// 1 input token and 1 output token at $1/M each: 200 micro-credits.
+	if u := decode[struct{ Usage chatUsageJSON }](t, b).Usage; u.Credits != "0.0002" || resp.Header.Get("X-OneFlow-Credits") != "0.0002" {
+		t.Errorf("usage %+v (header %s), want the full 0.0002 credits", u, resp.Header.Get("X-OneFlow-Credits"))
+	}
+	waitFor(t, "the warning about the plugin's counts", 5*time.Second, func() bool {
+		return strings.Contains(c.Logs(), "prompt-cache counts that are not parts of its input tokens") &&
+			strings.Contains(c.Logs(), `"request_id":"`+resp.Header.Get("X-Request-ID")+`"`)
+	})
+}

@@ -1,7 +1,9 @@
 // Command testplugin is a provider plugin for the host's tests. Its
 // behaviour is chosen by environment variables the test sets in the
 // plugin block: TESTPLUGIN_PROTOCOL serves another handshake version,
-// TESTPLUGIN_CRASH_ON_CHAT exits the process inside Chat.
+// TESTPLUGIN_CRASH_ON_CHAT exits the process inside Chat, and
+// TESTPLUGIN_CACHED_INPUT_TOKENS reports that many prompt-cache reads with
+// its one input token, as a plugin breaking the sdk's usage contract would.
 package main
 
 import (
@@ -31,8 +33,9 @@ func (e *echo) Chat(_ context.Context, req *provider.ChatRequest) (*provider.Cha
 		os.Exit(3)
 	}
 	text := req.Messages[len(req.Messages)-1].Text()
+	cached, _ := strconv.ParseInt(os.Getenv("TESTPLUGIN_CACHED_INPUT_TOKENS"), 10, 64)
 	return &provider.ChatResponse{Model: req.Model, Content: text + " (pid " + strconv.Itoa(os.Getpid()) + ")", FinishReason: provider.FinishStop,
-		Usage: provider.Usage{InputTokens: 1, OutputTokens: 1}}, nil
+		Usage: provider.Usage{InputTokens: 1, CachedInputTokens: cached, OutputTokens: 1}}, nil
 }
 
 func main() {
