@@ -1,6 +1,7 @@
 package rpcserver
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"runtime"
@@ -16,19 +17,24 @@ import (
 )
 
 // TestConcurrentCallsRunOnPooledWorkers holds several calls in their
-// handlers at once, as calls waiting on a vendor are, and checks that no
-// handler needed a goroutine of its own: a fresh goroutine starts with a
-// small stack and grows it by copying on every call.
+// handlers at once, as calls waiting on a vendor are, and checks that the
+// handlers ran on gRPC's pooled stream workers: a fresh goroutine starts
+// with a small stack and grows it by copying on every call. Each handler
+// looks at its own stack for the worker loop. A worker that has not yet
+// gone back to waiting for work when a call arrives is a legitimate
+// fallback to a fresh goroutine, so a few are tolerated; without the pool
+// every call runs on a fresh one.
 func TestConcurrentCallsRunOnPooledWorkers(t *testing.T) {
 	const calls = 16
-	entered := make(chan struct{}, calls)
+	entered := make(chan bool, calls)
 	release := make(chan struct{})
 	srv := New([]grpc.ServerOption{grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
 		var in emptypb.Empty
 		if err := stream.RecvMsg(&in); err != nil {
 			return err
 		}
-		entered <- struct{}{}
+		buf := make([]byte, 64<<10)
+		entered <- bytes.Contains(buf[:runtime.Stack(buf, false)], []byte(").serverWorker("))
 		<-release
 		return stream.SendMsg(&emptypb.Empty{})
 	})}, tracing.Tracing{})
@@ -45,16 +51,7 @@ func TestConcurrentCallsRunOnPooledWorkers(t *testing.T) {
 	t.Cleanup(func() { _ = conn.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	// One call first, so the connection and its goroutines exist before
-	// the count.
-	close(release)
-	if err := conn.Invoke(ctx, "/test.Svc/Call", &emptypb.Empty{}, &emptypb.Empty{}); err != nil {
-		t.Fatal(err)
-	}
-	<-entered
-	release = make(chan struct{})
 
-	before := runtime.NumGoroutine()
 	var wg sync.WaitGroup
 	errs := make(chan error, calls)
 	for range calls {
@@ -64,23 +61,24 @@ func TestConcurrentCallsRunOnPooledWorkers(t *testing.T) {
 			}
 		})
 	}
+	pooled := 0
 	for range calls {
 		select {
-		case <-entered:
+		case p := <-entered:
+			if p {
+				pooled++
+			}
 		case <-ctx.Done():
 			t.Fatal("the calls did not all reach their handlers")
 		}
 	}
-	// The callers are this test's own goroutines; anything beyond them
-	// is a handler that found no free worker.
-	extra := runtime.NumGoroutine() - before - calls
 	close(release)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if extra > 0 {
-		t.Errorf("%d of %d concurrent calls ran on a goroutine of their own; want all on pooled workers", extra, calls)
+	if pooled < calls*3/4 {
+		t.Errorf("%d of %d concurrent calls ran on a pooled worker; want at least %d", pooled, calls, calls*3/4)
 	}
 }
