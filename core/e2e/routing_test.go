@@ -356,3 +356,64 @@ func TestOpenAIOptionsReachTheVendor(t *testing.T) {
 		}
 	}
 }
+
+// TestModelOfAnotherModalityIsRefused: a model named on an endpoint of
+// another modality is a 400 naming the model, never a call: an image
+// model's chat would be billed at image prices (nothing, for tokens),
+// and the vendor would be asked for something the model does not do.
+// /v1/models reports no creation time for a model without an effective
+// date, rather than year 1.
+func TestModelOfAnotherModalityIsRefused(t *testing.T) {
+	up, url := newUpstream(t, fakeupstream.Faults{})
+	c := startCore(t, configFor([]string{url}, fmt.Sprintf(`
+provider "media" {
+  plugin   = "openai"
+  api_key  = env("TEST_UPSTREAM_KEY")
+  base_url = %q
+  model "dall-e-3" {
+    modality     = "image"
+    image_prices = { "1024x1024" = 0.04 }
+  }
+  model "text-embedding-3-small" {
+    modality    = "embedding"
+    input_price = 0.02
+  }
+}
+`, url)))
+	c.waitReady()
+	up.SetRecording(true)
+
+	tests := []struct {
+		name, path string
+		body       map[string]any
+	}{
+		{"image model on chat", "/v1/chat/completions", chatBody("dall-e-3")},
+		{"embedding model on chat", "/v1/chat/completions", chatBody("text-embedding-3-small")},
+		{"chat model on embeddings", "/v1/embeddings", map[string]any{"model": "gpt-4o-mini", "input": "hello"}},
+		{"chat model on images", "/v1/images/generations", map[string]any{"model": "gpt-4o-mini", "prompt": "a cat"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := c.do("POST", tt.path, tt.body)
+			wantError(t, resp, b, http.StatusBadRequest, "model_unsupported")
+			if !strings.Contains(string(b), `"param":"model"`) {
+				t.Errorf("error does not name the model parameter: %s", b)
+			}
+		})
+	}
+	if seen := up.Seen(); len(seen) != 0 {
+		t.Errorf("the vendor got %d requests for models of the wrong modality; want 0", len(seen))
+	}
+
+	resp, b := c.do("GET", "/v1/models/dall-e-3", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/models/dall-e-3: %d %s", resp.StatusCode, b)
+	}
+	var m struct{ Created int64 }
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Created != 0 {
+		t.Errorf("created = %d for a model without an effective date; want 0", m.Created)
+	}
+}

@@ -36,6 +36,18 @@ func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("model %q (provider %q) does not support %s", e.Model, e.Provider, e.Capability)
 }
 
+// ModalityError is returned for a model named on an endpoint of another
+// modality, such as an image model on /v1/chat/completions: its plugin
+// would be asked for something the model does not do, and billed at
+// prices that do not apply.
+type ModalityError struct {
+	Model, Modality, Want string
+}
+
+func (e *ModalityError) Error() string {
+	return fmt.Sprintf("model %q is for %s requests, not %s", e.Model, e.Modality, e.Want)
+}
+
 // UnknownStrategyError is returned for "auto:NAME" with an undeclared NAME.
 type UnknownStrategyError struct{ Name string }
 

@@ -128,10 +128,17 @@ func (s *Snapshot) Resolve(ctx context.Context, model string, f Features) (*Plan
 	}
 	p := &Plan{Reason: "model requested by name"}
 	var (
-		unconfigured *UnconfiguredError
-		unsupported  *UnsupportedError
+		wrongModality *ModalityError
+		unconfigured  *UnconfiguredError
+		unsupported   *UnsupportedError
 	)
 	for _, e := range entries {
+		if f.Modality != "" && e.Model.Modality != f.Modality {
+			if wrongModality == nil {
+				wrongModality = &ModalityError{Model: model, Modality: e.Model.Modality, Want: f.Modality}
+			}
+			continue
+		}
 		if hint, ok := s.Unconfigured[e.Provider]; ok && !f.Hypothetical {
 			if unconfigured == nil {
 				unconfigured = &UnconfiguredError{Provider: e.Provider, Model: model, Hint: hint}
@@ -147,10 +154,13 @@ func (s *Snapshot) Resolve(ctx context.Context, model string, f Features) (*Plan
 		p.Targets = append(p.Targets, Target{Provider: e.Provider, Model: e.Model.ID, Entry: e})
 	}
 	if len(p.Targets) == 0 {
-		if unconfigured != nil {
+		switch {
+		case unconfigured != nil:
 			return nil, unconfigured
+		case unsupported != nil:
+			return nil, unsupported
 		}
-		return nil, unsupported
+		return nil, wrongModality
 	}
 	return p, nil
 }

@@ -66,13 +66,14 @@ func classify(err error) classified {
 		unconfigured *gateway.UnconfiguredError
 		unknownStrat *gateway.UnknownStrategyError
 		unsupported  *gateway.UnsupportedError
+		modality     *gateway.ModalityError
 	)
 	switch {
 	case errors.As(err, &unknownModel):
 		return classified{http.StatusNotFound, typeInvalidRequest, "model_not_found", "model", err.Error(), 0}
 	case errors.As(err, &unconfigured):
 		return classified{http.StatusServiceUnavailable, typeServer, "provider_unconfigured", "model", err.Error(), 0}
-	case errors.As(err, &unsupported):
+	case errors.As(err, &unsupported), errors.As(err, &modality):
 		return classified{http.StatusBadRequest, typeInvalidRequest, "model_unsupported", "model", err.Error(), 0}
 	case errors.As(err, &unknownStrat):
 		return classified{http.StatusBadRequest, typeInvalidRequest, "unknown_strategy", "model", err.Error(), 0}

@@ -88,7 +88,13 @@ func modelObjects(snap *gateway.Snapshot) []modelObject {
 
 // entryObject describes catalog entry e under the name id.
 func entryObject(id string, e *gateway.Entry) modelObject {
-	return modelObject{ID: id, Object: "model", Created: e.Model.Effective.Unix(), OwnedBy: e.Provider, Modality: e.Model.Modality}
+	// A price without an effective date has no creation time to report;
+	// Unix() of the zero time would be year 1.
+	var created int64
+	if !e.Model.Effective.IsZero() {
+		created = e.Model.Effective.Unix()
+	}
+	return modelObject{ID: id, Object: "model", Created: created, OwnedBy: e.Provider, Modality: e.Model.Modality}
 }
 
 // aliasObject describes a routing alias, which OneFlow owns.
