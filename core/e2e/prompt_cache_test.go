@@ -358,11 +358,38 @@ provider "broken" {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
 	// 1 input token and 1 output token at $1/M each: 200 micro-credits.
-	if u := decode[struct{ Usage chatUsageJSON }](t, b).Usage; u.Credits != "0.0002" || resp.Header.Get("X-OneFlow-Credits") != "0.0002" {
+	u := decode[struct{ Usage chatUsageJSON }](t, b).Usage
+	if u.Credits != "0.0002" || resp.Header.Get("X-OneFlow-Credits") != "0.0002" {
 		t.Errorf("usage %+v (header %s), want the full 0.0002 credits", u, resp.Header.Get("X-OneFlow-Credits"))
+	}
+	// The discarded counts appear nowhere: the client, the usage records
+	// and the metrics show what was billed.
+	if u.PromptTokensDetails.CachedTokens != 0 || u.PromptTokensDetails.CacheWriteTokens != 0 {
+		t.Errorf("usage %+v shows cache counts the core ignored", u)
 	}
 	waitFor(t, "the warning about the plugin's counts", 5*time.Second, func() bool {
 		return strings.Contains(c.Logs(), "prompt-cache counts that are not parts of its input tokens") &&
 			strings.Contains(c.Logs(), `"request_id":"`+resp.Header.Get("X-Request-ID")+`"`)
 	})
+	waitFor(t, "the call's usage record", 15*time.Second, func() bool {
+		_, b := c.do("GET", "/api/v1/usage?group_by=model", nil)
+		for _, r := range decode[struct {
+			Data []struct {
+				Key               string `json:"key"`
+				InputTokens       int64  `json:"input_tokens"`
+				CachedInputTokens int64  `json:"cached_input_tokens"`
+			} `json:"data"`
+		}](t, b).Data {
+			if r.Key == "broken/echo" {
+				if r.CachedInputTokens != 0 {
+					t.Fatalf("usage row %+v keeps cache counts the core ignored", r)
+				}
+				return r.InputTokens > 0
+			}
+		}
+		return false
+	})
+	if got, ok := c.metric("oneflow_prompt_cache_tokens_total", map[string]string{"provider": "broken"}); ok && got != 0 {
+		t.Errorf("oneflow_prompt_cache_tokens_total{provider=broken} = %v, want 0", got)
+	}
 }

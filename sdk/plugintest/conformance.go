@@ -220,7 +220,7 @@ func checkUsage(t testing.TB, u provider.Usage) {
 	// The cache counts are parts of InputTokens. A plugin that adds them
 	// on top instead (Anthropic reports them that way) is billed at the
 	// full input price for everything, so the mistake costs its users.
-	if u.CachedInputTokens > u.InputTokens-u.CacheWriteTokens {
+	if !u.CacheCountsValid() {
 		t.Errorf("usage %+v: CachedInputTokens + CacheWriteTokens exceed InputTokens; they must be parts of it", u)
 	}
 }

@@ -299,6 +299,15 @@ type Usage struct {
 	Estimated bool
 }
 
+// CacheCountsValid reports whether u's prompt-cache counts are parts of
+// InputTokens, as the fields' contract says: neither negative, and
+// together no more than InputTokens. The core discards counts that are
+// not, and bills the whole input at the input price.
+func (u Usage) CacheCountsValid() bool {
+	return u.CachedInputTokens >= 0 && u.CacheWriteTokens >= 0 &&
+		u.CachedInputTokens <= u.InputTokens && u.CacheWriteTokens <= u.InputTokens-u.CachedInputTokens
+}
+
 // ChatResponse is a complete chat answer.
 type ChatResponse struct {
 	// ID is the vendor's id for the completion, when it gives one.

@@ -28,12 +28,11 @@ func (h *meteredHold) Settle(ctx context.Context, o server.Outcome) int64 {
 		if err != nil && !errors.Is(err, pricing.ErrUnpriced) {
 			h.a.log.Error("cannot price a finished call; charging nothing", "request_id", h.requestID, "provider", o.Target.Provider, "model", o.Target.Model, "err", err)
 		}
-		if q.CacheIgnored {
+		if o.Usage.CacheCountsDropped {
 			// The plugin broke the sdk's contract (plugintest checks it);
 			// its operator should hear of it, as its users pay full price.
-			h.a.log.Warn("plugin reported prompt-cache counts that are not parts of its input tokens; billed all input at the input price",
-				"request_id", h.requestID, "provider", o.Target.Provider, "model", o.Target.Model,
-				"input_tokens", o.Usage.InputTokens, "cached_input_tokens", o.Usage.CachedInputTokens, "cache_write_tokens", o.Usage.CacheWriteTokens)
+			h.a.log.Warn("plugin reported prompt-cache counts that are not parts of its input tokens; ignored them and billed all input at the input price",
+				"request_id", h.requestID, "provider", o.Target.Provider, "model", o.Target.Model, "input_tokens", o.Usage.InputTokens)
 		}
 	}
 	rec := server.UsageRecord{

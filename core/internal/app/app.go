@@ -210,7 +210,7 @@ func quote(cost func(provider, model string, u pricing.Usage) (pricing.Cost, err
 	if err != nil {
 		return server.Quote{}, err
 	}
-	return server.Quote{MicroCredits: c.MicroCredits, Unpriced: c.Unpriced, PriceVersion: c.PriceVersion, CacheIgnored: c.CacheIgnored}, nil
+	return server.Quote{MicroCredits: c.MicroCredits, Unpriced: c.Unpriced, PriceVersion: c.PriceVersion}, nil
 }
 
 func (b backend) Reserve(ctx context.Context, p *server.Principal, requestID string, maxMicroCredits int64) (server.Hold, error) {

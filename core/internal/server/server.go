@@ -64,9 +64,6 @@ type Quote struct {
 	MicroCredits int64
 	Unpriced     bool
 	PriceVersion string
-	// CacheIgnored is true when the usage's prompt-cache counts could not
-	// be parts of its input tokens, so the input was priced in full.
-	CacheIgnored bool
 }
 
 // Hold is a reservation of credits for one call.
@@ -107,14 +104,24 @@ type Usage struct {
 	// the vendor read from and wrote to its prompt cache.
 	CachedInputTokens, CacheWriteTokens int64
 	ImageSize, ImageQuality             string
+	// CacheCountsDropped is set when the plugin reported cache counts that
+	// were not parts of its input tokens; they were discarded, so the
+	// whole input is billed at the input price.
+	CacheCountsDropped bool
 }
 
-// textUsage is what a chat call consumed, as the plugin reported it.
+// textUsage is what a chat call consumed, as the plugin reported it. Cache
+// counts that break the sdk's contract are discarded here, once, so that
+// the bill, the usage record, the client's usage object and the metrics
+// all show the same numbers.
 func textUsage(u provider.Usage) Usage {
-	return Usage{
-		InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
-		CachedInputTokens: u.CachedInputTokens, CacheWriteTokens: u.CacheWriteTokens,
+	out := Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens}
+	if u.CacheCountsValid() {
+		out.CachedInputTokens, out.CacheWriteTokens = u.CachedInputTokens, u.CacheWriteTokens
+	} else {
+		out.CacheCountsDropped = true
 	}
+	return out
 }
 
 // Principal is an authenticated caller.
