@@ -22,8 +22,10 @@
 // A model without a cached-input or cache-write price bills those tokens at
 // its input price, which makes the formula the plain input × input price.
 // Counts that cannot be parts of the input are ignored (see [Compute]).
-// Before a call nobody knows how the prompt will split, so a credit hold
-// prices it at the dearest of the three rates ([Table.MaxCost]).
+// Before a call nobody knows how much of the prompt the vendor will serve
+// from its cache, so a credit hold prices all of it at the dearer of the
+// input and cached-input rates ([Table.MaxCost]); cache writes, which
+// OneFlow's requests never ask for, are not reserved for.
 //
 // # Rounding
 //

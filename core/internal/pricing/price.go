@@ -169,11 +169,10 @@ func (t *Table) Cost(provider, model string, u Usage) (Cost, error) {
 }
 
 // MaxCost is the most u can cost on provider/model whichever of its input
-// tokens the vendor turns out to read from or write to its prompt cache:
-// u's cache counts are ignored and every input token is priced at
-// [Price.MaxInputPerMTok]. Credit holds are sized with it, so that a
-// prompt written to the cache at more than the input price cannot cost
-// more than was reserved. Unpriced models behave as in [Table.Cost].
+// tokens the vendor turns out to serve from its prompt cache: u's cache
+// counts are ignored and every input token is priced at
+// [Price.MaxInputPerMTok]. Credit holds are sized with it. Unpriced models
+// behave as in [Table.Cost].
 func (t *Table) MaxCost(provider, model string, u Usage) (Cost, error) {
 	return t.cost(provider, model, u, true)
 }
@@ -287,12 +286,20 @@ func (p Price) cacheWritePrice() int64 {
 	return p.InputPerMTok
 }
 
-// MaxInputPerMTok is the dearest rate an input token can be billed at:
-// before a call nobody knows which of its prompt tokens the vendor will
-// read from or write to its cache, and a cache write may cost more than
-// plain input.
+// MaxInputPerMTok is the rate a credit hold prices every prompt token at:
+// the input price, or the cached-input price should a config make it the
+// dearer one, since nobody knows before a call how much of the prompt the
+// vendor will serve from its cache.
+//
+// The cache-write price is left out on purpose. Vendors that bill cache
+// writes above the input price (Anthropic) write only prompts whose
+// request asks for it, and OneFlow's requests never do; pricing every
+// prompt at the write price would make each hold 25 % larger than the
+// estimate for a cost that does not occur. A plugin that reports writes
+// anyway is billed for them in full: usage above a hold is charged from
+// the balance like any usage above the estimate.
 func (p Price) MaxInputPerMTok() int64 {
-	return max(p.InputPerMTok, p.cachedInputPrice(), p.cacheWritePrice())
+	return max(p.InputPerMTok, p.cachedInputPrice())
 }
 
 // imagePrice finds the per-image price for u's size and quality: the most

@@ -226,8 +226,8 @@ func TestInconsistentCacheCounts(t *testing.T) {
 	}
 }
 
-// TestMaxCost: a hold prices every prompt token at the model's dearest
-// input rate.
+// TestMaxCost: a hold prices every prompt token at the dearer of the
+// input and cached-input rates, never at the cache-write rate.
 func TestMaxCost(t *testing.T) {
 	tests := []struct {
 		name            string
@@ -235,17 +235,21 @@ func TestMaxCost(t *testing.T) {
 		usage           Usage
 		wantMC          int64
 	}{
-		// Cache writes at $3.75 are the dearest: 1000×3.75e6 + 100×15e6 =
-		// 5.25e9 pico-USD = 0.525 credits.
-		{"write price above input", "anthropic", "claude-3-5-sonnet", Usage{InputTokens: 1000, OutputTokens: 100}, 525_000},
+		// Cache writes at $3.75 are not reserved for: 1000×3e6 + 100×15e6 =
+		// 4.5e9 pico-USD = 0.45 credits, the estimate at the input price.
+		{"write price above input", "anthropic", "claude-3-5-sonnet", Usage{InputTokens: 1000, OutputTokens: 100}, 450_000},
 		// Cache counts in the bound are ignored: it is a worst case.
-		{"cache counts ignored", "anthropic", "claude-3-5-sonnet", Usage{InputTokens: 1000, CachedInputTokens: 1000, OutputTokens: 100}, 525_000},
+		{"cache counts ignored", "anthropic", "claude-3-5-sonnet", Usage{InputTokens: 1000, CachedInputTokens: 1000, OutputTokens: 100}, 450_000},
+		// A cached price above the input price (a config mistake, which
+		// validation warns about) is reserved for: 1000×4e6 = 0.4 credits.
+		{"cached price above input", "custom", "inverted-cache", Usage{InputTokens: 1000}, 400_000},
 		// A cheaper cached price does not lower the bound: 1000×2.5e6 =
 		// 2.5e9 pico-USD = 0.25 credits.
 		{"cached price below input", "openai", "gpt-4o-cached", Usage{InputTokens: 1000}, 250_000},
 		{"no cache prices", "openai", "gpt-4", Usage{InputTokens: 1500, OutputTokens: 500}, 7_500_000},
 	}
 	tb := testTable(t, false)
+	tb.Set("custom", "inverted-cache", Price{InputPerMTok: 1_000_000, CachedInputPerMTok: 4_000_000, HasCachedInputPrice: true, Priced: true})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := tb.MaxCost(tt.provider, tt.model, tt.usage)

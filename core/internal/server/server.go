@@ -40,10 +40,11 @@ type Backend interface {
 	// error wrapping pricing.ErrUnpriced for a model without a price unless
 	// unpriced models are allowed, in which case Quote.Unpriced is set.
 	Quote(t gateway.Target, u Usage) (Quote, error)
-	// QuoteMax is the most u can cost on t whichever of its input tokens
-	// the vendor reads from or writes to its prompt cache, which nobody
-	// knows before the call: every input token at the model's dearest
-	// input rate. Credit holds and quota checks are sized with it.
+	// QuoteMax is what a credit hold reserves for u on t: every input
+	// token at the dearer of the model's input and cached-input rates,
+	// since nobody knows before the call how much of the prompt the vendor
+	// will serve from its cache (see pricing.Price.MaxInputPerMTok). Credit
+	// holds and quota checks are sized with it.
 	QuoteMax(t gateway.Target, u Usage) (Quote, error)
 	// Reserve holds up to maxMicroCredits of the caller's balance for one
 	// call; the Hold settles it with what the vendor reported.
