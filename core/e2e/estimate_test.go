@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,9 @@ func TestEstimateAgainstPriceTable(t *testing.T) {
 		{"gpt-3.5 one token", map[string]any{"model": "gpt-3.5-turbo", "input_tokens": 1, "output_tokens": 0}, "gpt-3.5-turbo", "0.00005", "0.0000005"},
 		// DALL·E 3 standard 1024×1024 is $0.04.
 		{"dall-e-3", map[string]any{"model": "dall-e-3", "modality": "image"}, "dall-e-3", "4", "0.04"},
+		// A named model without a modality is estimated as what it is.
+		{"dall-e-3 without modality", map[string]any{"model": "dall-e-3"}, "dall-e-3", "4", "0.04"},
+		{"elevenlabs without modality", map[string]any{"model": "eleven_multilingual_v2", "prompt": "hello"}, "eleven_multilingual_v2", "0.15", "0.0015"},
 		// ElevenLabs $0.30 per 1000 characters × 5.
 		{"elevenlabs", map[string]any{"model": "eleven_multilingual_v2", "modality": "audio", "prompt": "hello"}, "eleven_multilingual_v2", "0.15", "0.0015"},
 		// Cheapest text model for 1000/1000: gpt-4o-mini at $0.00015 + $0.0006.
@@ -56,6 +60,9 @@ func TestEstimateAgainstPriceTable(t *testing.T) {
 			}
 		})
 	}
+	// A modality that contradicts the named model is the caller's mistake.
+	resp, b := c.do("POST", "/api/v1/estimate", map[string]any{"model": "dall-e-3", "modality": "text", "input_tokens": 10})
+	wantError(t, resp, b, http.StatusBadRequest, "model_unsupported")
 }
 
 func TestEstimateCountsPromptTokens(t *testing.T) {

@@ -89,10 +89,6 @@ func (s *server) estimate(c *gin.Context) {
 		abortError(c, http.StatusBadRequest, typeInvalidRequest, "invalid_request", err.Error(), param)
 		return
 	}
-	modality := req.Modality
-	if modality == "" {
-		modality = "text"
-	}
 	msgs := req.messages()
 	tokens := s.o.Backend.Tokens()
 	count := func(model string) int64 {
@@ -107,6 +103,17 @@ func (s *server) estimate(c *gin.Context) {
 	}
 	snap, release := s.o.Backend.Acquire()
 	defer release()
+	modality := req.Modality
+	if modality == "" {
+		// A model named without a modality is estimated as what it is;
+		// routing aliases default to text.
+		modality = "text"
+		if _, alias := gateway.ParseAlias(req.Model); !alias {
+			if e := snap.Catalog.Lookup(req.Model); len(e) > 0 {
+				modality = e[0].Model.Modality
+			}
+		}
+	}
 	f := gateway.Features{Modality: modality, InputTokens: count(req.Model), OutputTokens: out, Hypothetical: true}
 	plan, err := snap.Resolve(c.Request.Context(), req.target(), f)
 	if err != nil {
