@@ -74,7 +74,21 @@ type Error struct {
 	// Partial is the usage consumed before the failure (for example a
 	// stream cut short); the core bills it.
 	Partial *Usage
+
+	// link is set by the host's client for a failure in the link to the
+	// plugin (see ErrPluginLink); a plugin cannot set it.
+	link bool
 }
+
+// ErrPluginLink is matched, with errors.Is, by an error from the host's
+// client when the call failed between host and plugin (the plugin process
+// died or its connection broke) rather than at the vendor. Such a failure
+// says nothing about the vendor's health.
+var ErrPluginLink = errors.New("the link to the plugin failed")
+
+// Is reports whether e is a failure of the link to the plugin when target
+// is ErrPluginLink.
+func (e *Error) Is(target error) bool { return target == ErrPluginLink && e.link }
 
 func (e *Error) Error() string {
 	if e.Status != 0 {

@@ -165,15 +165,15 @@ func fromStatus(ctx context.Context, err error) error {
 		if ctx.Err() != nil {
 			return &Error{Kind: KindCanceled, Message: "call canceled"}
 		}
-		return &Error{Kind: KindUnavailable, Message: "plugin connection closed: " + st.Message()}
+		return &Error{Kind: KindUnavailable, Message: "plugin connection closed: " + st.Message(), link: true}
 	case codes.DeadlineExceeded:
 		return &Error{Kind: KindTimeout, Message: "plugin call deadline exceeded"}
 	case codes.Unimplemented:
 		return &Error{Kind: KindUnsupported, Message: st.Message()}
 	case codes.Unavailable:
-		return &Error{Kind: KindUnavailable, Message: "plugin unavailable: " + st.Message()}
+		return &Error{Kind: KindUnavailable, Message: "plugin unavailable: " + st.Message(), link: true}
 	}
-	return &Error{Kind: KindUnavailable, Message: "plugin call failed: " + st.Message()}
+	return &Error{Kind: KindUnavailable, Message: "plugin call failed: " + st.Message(), link: true}
 }
 
 // ---------------------------------------------------------------- server

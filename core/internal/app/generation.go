@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -125,7 +126,10 @@ func (a *App) build(ctx context.Context, cfg *config.Config, strict bool) (*gene
 		Breakers: a.breakersFor(cfg.Breaker),
 		Tracer:   a.tracer,
 		OnAttempt: func(t gateway.Target, took time.Duration, err error) {
-			if a.metrics == nil {
+			// A target skipped for an open breaker or a plugin that is down
+			// made no provider call: counting it as a provider error would
+			// fire the provider alert on every skipped request.
+			if a.metrics == nil || errors.Is(err, breaker.ErrOpen) || errors.Is(err, plugins.ErrNotServing) {
 				return
 			}
 			a.metrics.ObserveProviderCall(t.Provider, t.Model, took)

@@ -3,6 +3,8 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/oneflow-ai/oneflow/sdk/provider"
 )
@@ -14,7 +16,24 @@ var ErrNoRoute = errors.New("no model available for this request")
 type UnknownModelError struct{ Model string }
 
 func (e *UnknownModelError) Error() string {
-	return fmt.Sprintf("model %q is not offered by any enabled provider; GET /v1/models lists the models", e.Model)
+	return fmt.Sprintf("model %s is not offered by any enabled provider; GET /v1/models lists the models", quoteName(e.Model))
+}
+
+// maxQuotedName bounds how much of a caller's model name an error repeats:
+// a 900 KB name once came back as a 900 KB error body.
+const maxQuotedName = 128
+
+// quoteName quotes a caller-supplied name for an error message, cut to
+// maxQuotedName bytes at a rune boundary.
+func quoteName(name string) string {
+	if len(name) <= maxQuotedName {
+		return strconv.Quote(name)
+	}
+	cut := maxQuotedName
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return strconv.Quote(name[:cut]) + fmt.Sprintf(" (cut from %d bytes)", len(name))
 }
 
 // UnconfiguredError is returned for a model whose provider lacks settings.
@@ -45,7 +64,7 @@ type ModalityError struct {
 }
 
 func (e *ModalityError) Error() string {
-	return fmt.Sprintf("model %q is for %s requests, not %s", e.Model, e.Modality, e.Want)
+	return fmt.Sprintf("model %s is for %s requests, not %s", quoteName(e.Model), e.Modality, e.Want)
 }
 
 // UnknownStrategyError is returned for "auto:NAME" with an undeclared NAME.

@@ -350,7 +350,12 @@ func (s *Snapshot) call(ctx context.Context, plan *Plan, retrySame bool, wait *t
 				}
 				return t, attempts, nil
 			}
-			last = err
+			if last == nil || !errors.Is(err, breaker.ErrOpen) {
+				// A breaker that this request's own failures just opened
+				// must not hide the vendor's answer (a 429, a timeout)
+				// from the client.
+				last = err
+			}
 			if !mayFallBack || !fallbackAllowed(err) || ctx.Err() != nil {
 				// The last target is returned with the error: a stream that
 				// failed after relaying chunks is billed to it.
@@ -371,7 +376,13 @@ func (s *Snapshot) call(ctx context.Context, plan *Plan, retrySame bool, wait *t
 			}
 		}
 		if !final {
-			s.Log.Warn("attempt failed; trying next target", "provider", t.Provider, "model", t.Model, "err", last)
+			// Skipping an open breaker is routine while a vendor is down,
+			// one line per request; the breaker's own transition is logged.
+			level := hclog.Warn
+			if errors.Is(attempts[len(attempts)-1].Err, breaker.ErrOpen) {
+				level = hclog.Debug
+			}
+			s.Log.Log(level, "attempt failed; trying next target", "provider", t.Provider, "model", t.Model, "err", attempts[len(attempts)-1].Err)
 		}
 	}
 	return plan.Targets[len(plan.Targets)-1], attempts, &CallError{Attempts: attempts, Last: last}
@@ -397,14 +408,17 @@ func (s *Snapshot) callOne(ctx context.Context, t Target, fn callFunc) (bool, er
 	}
 	ctx, span := s.Tracer.Start(ctx, "provider attempt", trace.WithAttributes(attribute.String("oneflow.provider", t.Provider), attribute.String("oneflow.model", t.Model)))
 	defer span.End()
+	// A plugin that is down says nothing about its vendor: counted as a
+	// failure, a crash the supervisor repairs in half a second would keep
+	// the vendor's breaker open for its whole cool-down.
 	in, ok := s.Plugins.Get(t.Provider)
 	if !ok {
-		done(breaker.Failure)
+		done(breaker.Ignore)
 		return true, fmt.Errorf("provider %q: %w", t.Provider, plugins.ErrNotServing)
 	}
 	c, release, err := in.Provider()
 	if err != nil {
-		done(breaker.Failure)
+		done(breaker.Ignore)
 		return true, err
 	}
 	defer release()
@@ -425,12 +439,13 @@ func (s *Snapshot) callOne(ctx context.Context, t Target, fn callFunc) (bool, er
 
 // breakerOutcome decides what a call says about the vendor's health:
 // retryable failures and rejected credentials count against it; client
-// mistakes are a healthy answer; a client that went away says nothing.
+// mistakes are a healthy answer; a client that went away, or a plugin
+// process that died under the call, says nothing.
 func breakerOutcome(ctx context.Context, err error) breaker.Outcome {
 	if err == nil {
 		return breaker.Success
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(err, provider.ErrPluginLink) {
 		return breaker.Ignore
 	}
 	switch provider.KindOf(err) {
