@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -201,5 +202,56 @@ func TestCoreKilledLeavesNoOrphans(t *testing.T) {
 	<-c.exited
 	for _, r := range rows {
 		waitFor(t, fmt.Sprintf("orphan %s (pid %d) to die", r.Name, r.PID), 10*time.Second, func() bool { return !alive(r.PID) })
+	}
+}
+
+// TestReloadDoesNotWaitForLongStreams: a reload returns as soon as the new
+// config serves, while a stream that began before it runs on to its end on
+// the old plugins, even past shutdown_timeout (a request can live as long
+// as write_timeout). Reload used to wait for the old requests, holding
+// later reloads and SIGTERM, and cut them at shutdown_timeout.
+func TestReloadDoesNotWaitForLongStreams(t *testing.T) {
+	const chunks = 60
+	_, url := newUpstream(t, fakeupstream.Faults{StreamChunks: chunks, ChunkGap: 100 * time.Millisecond})
+	server := `server {
+  listen           = "127.0.0.1:0"
+  shutdown_timeout = "2s"
+  write_timeout    = "60s"
+}
+`
+	c := startCore(t, configFor([]string{url}, server))
+	c.waitReady()
+
+	type result struct {
+		body []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		body := chatBody("gpt-4o-mini")
+		body["stream"] = true
+		_, b, err := c.post(context.Background(), "/v1/chat/completions", body, nil)
+		done <- result{b, err}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	resp, b := c.do("POST", "/api/v1/admin/reload", nil)
+	took := time.Since(start)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reload: %d %s", resp.StatusCode, b)
+	}
+	if took > 1500*time.Millisecond {
+		t.Errorf("reload took %v with a stream in flight; want it to return once the new config serves", took)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	s := string(r.body)
+	if strings.Contains(s, `"error"`) || !strings.HasSuffix(s, "data: [DONE]\n\n") {
+		t.Fatalf("the stream begun before the reload did not end cleanly:\n%s", s)
+	}
+	if n := strings.Count(s, `"content":`); n < chunks {
+		t.Errorf("the stream carried %d content chunks, want %d", n, chunks)
 	}
 }

@@ -48,8 +48,13 @@ type App struct {
 	genSeq   atomic.Int64
 	cur      atomic.Pointer[generation]
 	reloadMu sync.Mutex
-	adminKey string
-	accounts server.Accounts
+	// retiring counts generations a reload replaced that are still
+	// draining; hurry is closed at shutdown to cut their drains short.
+	retiring  sync.WaitGroup
+	hurry     chan struct{}
+	hurryOnce sync.Once
+	adminKey  string
+	accounts  server.Accounts
 
 	// redactor scrubs the config's secrets from every log line.
 	redactor *telemetry.Redactor
@@ -83,8 +88,11 @@ func (a *App) acquire() (*generation, func()) {
 }
 
 // Reload re-reads the config file and, if it is valid and its plugins
-// start, swaps it in and retires the old generation. On any error the
-// running generation keeps serving. Reloads run one at a time.
+// start, swaps it in and retires the old generation in the background. On
+// any error the running generation keeps serving. Reloads run one at a
+// time, and each returns as soon as the new generation serves: waiting
+// for the old one's requests here held every later reload, and the
+// signal loop's SIGTERM, for as long as its longest stream.
 func (a *App) Reload(ctx context.Context) error {
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
@@ -106,9 +114,40 @@ func (a *App) Reload(ctx context.Context) error {
 		a.metrics.Reloaded(true, uint64(g.id))
 	}
 	if old != nil {
-		old.retire(cfg.Server.ShutdownTimeout, a.log)
+		drain := reloadDrain(cfg.Server)
+		a.retiring.Add(1)
+		go func() {
+			defer a.retiring.Done()
+			old.retire(drain, a.hurryChan(), a.log)
+		}()
 	}
 	return nil
+}
+
+// reloadDrain is how long requests on a replaced generation may run on.
+// A request cannot outlive the server's write timeout, so waiting that
+// long cuts no stream short; shutdown_timeout is the floor (and the
+// bound when writes are unlimited).
+func reloadDrain(s config.Server) time.Duration {
+	return max(s.ShutdownTimeout, s.WriteTimeout)
+}
+
+// hurryChan is closed when the process shuts down.
+func (a *App) hurryChan() chan struct{} {
+	a.hurryOnce.Do(func() {
+		if a.hurry == nil {
+			a.hurry = make(chan struct{})
+		}
+	})
+	return a.hurry
+}
+
+// finishRetiring cuts the drains of replaced generations short and waits
+// for their plugins to stop. Shutdown calls it after the HTTP server has
+// drained, so their requests have had as long as everyone else's.
+func (a *App) finishRetiring() {
+	close(a.hurryChan())
+	a.retiring.Wait()
 }
 
 // loadConfig reads and validates the config, logging diagnostics with
@@ -381,7 +420,10 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 		return err
 	}
 	a.cur.Store(g)
-	defer func() { a.cur.Load().retire(cfg.Server.ShutdownTimeout, a.log) }()
+	defer func() {
+		a.finishRetiring()
+		a.cur.Load().retire(cfg.Server.ShutdownTimeout, a.hurryChan(), a.log)
+	}()
 	a.metrics.SetConfigGeneration(uint64(g.id))
 
 	h := server.New(server.Options{

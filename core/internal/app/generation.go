@@ -168,17 +168,28 @@ func (g *generation) estimate(e *gateway.Entry, f gateway.Features) (microUSD in
 	return c.MicroUSD, true
 }
 
-// retire waits until no request holds g (at most drain), then drains and
-// kills its plugins.
-func (g *generation) retire(drain time.Duration, log hclog.Logger) {
+// retireGrace is what the plugins of a generation retired in a hurry get
+// to finish the calls still inside them before they are killed.
+const retireGrace = 2 * time.Second
+
+// retire waits until no request holds g (at most drain, or until hurry is
+// closed), then drains and kills its plugins.
+func (g *generation) retire(drain time.Duration, hurry <-chan struct{}, log hclog.Logger) {
 	g.retired.Store(true)
 	deadline := time.Now().Add(drain)
-	for g.refs.Load() > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	hurried := false
+	for !hurried && g.refs.Load() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-hurry:
+			hurried = true
+		case <-tick.C:
+		}
 	}
-	remaining := time.Until(deadline)
-	if remaining < 0 {
-		remaining = 0
+	remaining := max(time.Until(deadline), 0)
+	if hurried {
+		remaining = min(remaining, retireGrace)
 	}
 	g.plugins.Stop(remaining)
 	log.Info("generation retired", "generation", g.id)
