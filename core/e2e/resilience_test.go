@@ -684,6 +684,24 @@ func TestDroppedStreamIsBilled(t *testing.T) {
 		v, ok := c.metric("oneflow_tokens_total", labels)
 		return ok && v > 0
 	})
+
+	// A client that asked for usage sees what the partial stream cost,
+	// then an error event with a code it can branch on, then [DONE].
+	body := chatBody("gpt-4o-mini")
+	body["stream"] = true
+	body["stream_options"] = map[string]any{"include_usage": true}
+	_, b, err := c.post(ctx, "/v1/chat/completions", body, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	usageAt, errorAt := strings.Index(s, `"usage":{`), strings.Index(s, `"error":{`)
+	if usageAt < 0 || errorAt < usageAt || !strings.Contains(s[usageAt:errorAt], `"credits":"`) {
+		t.Errorf("want a usage chunk with credits before the error event:\n%s", s)
+	}
+	if !strings.Contains(s, `"code":"upstream_unavailable"`) || !strings.HasSuffix(s, "data: [DONE]\n\n") {
+		t.Errorf("want an error event coded upstream_unavailable, then [DONE]:\n%s", s)
+	}
 }
 
 // TestBreakerRefusalDoesNotHideVendorAnswer: when a request's own failed
