@@ -162,7 +162,7 @@ provider "openai" {
   api_key         = env("OPENAI_API_KEY", "")
   base_url        = env("OPENAI_BASE_URL", "https://api.openai.com/v1")
   connect_timeout = "10s"
-  read_timeout    = "30s"
+  read_timeout    = "30s" # longest wait for the answer's headers, then for each next chunk
 
   model "gpt-4o" {
     modality           = "text"

@@ -16,8 +16,10 @@ const (
 
 // NewClient returns the one http.Client a plugin should use for all its
 // vendor calls. ConnectTimeout bounds dialing and the TLS handshake;
-// ReadTimeout bounds the wait for response headers, so a long stream is not
-// cut while a hung vendor still is. The call's context bounds the whole call.
+// ReadTimeout bounds the wait for response headers and then each silence
+// in the body (a read that returns nothing for that long fails with an
+// [*IdleError]), so a long stream is not cut while a hung or stalled
+// vendor still is. The call's context bounds the whole call.
 func NewClient(cfg provider.Config) *http.Client {
 	connect := cfg.ConnectTimeout
 	if connect <= 0 {
@@ -39,7 +41,7 @@ func NewClient(cfg provider.Config) *http.Client {
 		ResponseHeaderTimeout: read,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: tracing{next: tr}}
+	return &http.Client{Transport: tracing{next: idleTimeout{next: tr, idle: read}}}
 }
 
 // BaseTransport returns the *http.Transport under a client made by
@@ -47,6 +49,9 @@ func NewClient(cfg provider.Config) *http.Client {
 func BaseTransport(c *http.Client) (*http.Transport, bool) {
 	rt := c.Transport
 	if t, ok := rt.(tracing); ok {
+		rt = t.next
+	}
+	if t, ok := rt.(idleTimeout); ok {
 		rt = t.next
 	}
 	tr, ok := rt.(*http.Transport)
