@@ -50,11 +50,10 @@ type App struct {
 	reloadMu sync.Mutex
 	// retiring counts generations a reload replaced that are still
 	// draining; hurry is closed at shutdown to cut their drains short.
-	retiring  sync.WaitGroup
-	hurry     chan struct{}
-	hurryOnce sync.Once
-	adminKey  string
-	accounts  server.Accounts
+	retiring sync.WaitGroup
+	hurry    chan struct{}
+	adminKey string
+	accounts server.Accounts
 
 	// redactor scrubs the config's secrets from every log line.
 	redactor *telemetry.Redactor
@@ -118,7 +117,7 @@ func (a *App) Reload(ctx context.Context) error {
 		a.retiring.Add(1)
 		go func() {
 			defer a.retiring.Done()
-			old.retire(drain, a.hurryChan(), a.log)
+			old.retire(drain, a.hurry, a.log)
 		}()
 	}
 	return nil
@@ -132,21 +131,11 @@ func reloadDrain(s config.Server) time.Duration {
 	return max(s.ShutdownTimeout, s.WriteTimeout)
 }
 
-// hurryChan is closed when the process shuts down.
-func (a *App) hurryChan() chan struct{} {
-	a.hurryOnce.Do(func() {
-		if a.hurry == nil {
-			a.hurry = make(chan struct{})
-		}
-	})
-	return a.hurry
-}
-
 // finishRetiring cuts the drains of replaced generations short and waits
 // for their plugins to stop. Shutdown calls it after the HTTP server has
 // drained, so their requests have had as long as everyone else's.
 func (a *App) finishRetiring() {
-	close(a.hurryChan())
+	close(a.hurry)
 	a.retiring.Wait()
 }
 
@@ -422,7 +411,7 @@ func (a *App) serve(ctx context.Context, hup <-chan struct{}) error {
 	a.cur.Store(g)
 	defer func() {
 		a.finishRetiring()
-		a.cur.Load().retire(cfg.Server.ShutdownTimeout, a.hurryChan(), a.log)
+		a.cur.Load().retire(cfg.Server.ShutdownTimeout, a.hurry, a.log)
 	}()
 	a.metrics.SetConfigGeneration(uint64(g.id))
 

@@ -153,7 +153,7 @@ func serve(ctx context.Context, cfgPath string, stderr io.Writer) error {
 	a := &App{
 		cfgPath: cfgPath, listen: os.Getenv("ONEFLOW_LISTEN"), log: log, stderr: stderr, redactor: redactor,
 		stats: routing.NewStats(), counter: pricing.NewCounter(),
-		pluginOpts: plugins.Options{},
+		pluginOpts: plugins.Options{}, hurry: make(chan struct{}),
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

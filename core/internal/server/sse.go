@@ -126,22 +126,19 @@ func (s *server) streamChat(k *call, preq *provider.ChatRequest, req *chatReques
 		// travels in-band, as OpenAI reports mid-stream failures.
 		markUnfinished(c)
 		s.log.Warn("stream failed after first chunk", "request_id", requestIDOf(c), "provider", res.Target.Provider, "model", res.Target.Model, "err", err)
-		if c.Request.Context().Err() == nil {
-			// The usage chunk first, when asked for: the partial stream was
-			// billed, and the client should see for what.
-			if wantUsage {
-				_ = sw.event(chatCompletion{ID: id, Object: "chat.completion.chunk", Created: created, Model: res.Target.Model, Choices: []chatChoice{},
-					Usage: s.chatUsage(u, charged)})
-			}
-			cl := classify(err)
-			_ = sw.event(apiError{Error: apiErrorBody{Message: "upstream stream failed: " + provider.KindOf(err).String(), Type: cl.typ, Code: &cl.code}})
-			sw.done()
+		if c.Request.Context().Err() != nil {
+			return
 		}
-		return
 	}
+	// The usage chunk comes before an error event too: a partial stream
+	// was billed, and the client should see for what.
 	if wantUsage {
 		_ = sw.event(chatCompletion{ID: id, Object: "chat.completion.chunk", Created: created, Model: res.Target.Model, Choices: []chatChoice{},
 			Usage: s.chatUsage(u, charged)})
+	}
+	if err != nil {
+		cl := classify(err)
+		_ = sw.event(apiError{Error: apiErrorBody{Message: "upstream stream failed: " + provider.KindOf(err).String(), Type: cl.typ, Code: &cl.code}})
 	}
 	sw.done()
 }
